@@ -1,0 +1,131 @@
+"""Cut document blocks into passages that fit the encoder and never cross a heading."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from service.documents import BULLET, Block, Document
+
+MAX_PASSAGE_CHARS = 1200
+# Blocks shorter than this are joined to a same-section neighbour: a lone one-line list item or
+# a two-word remark says too little for the encoder on its own.
+MIN_PASSAGE_CHARS = 160
+
+# A sentence ends at . ! ? (and closing quotes or brackets) followed by white space and a
+# capital, digit, quote or bracket; a line break before a list bullet also ends one.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])|\n(?=\s*(?:[-*+•]|\d{1,3}[.)])\s)")
+_ABBREVIATIONS = re.compile(r"\b(?:e\.g|i\.e|etc|vs|Mr|Mrs|Ms|Dr|St|No|Fig|approx|cf)\.$", re.I)
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrievable unit: exact text of `source` at [start, end), its section and sentences."""
+
+    id: str
+    source: str
+    text: str
+    start: int
+    end: int
+    section: tuple[str, ...]
+    sentences: tuple[Span, ...]  # absolute offsets in `source`
+    role: str | None = None
+    role_scores: tuple[tuple[str, float], ...] = ()
+
+    def sentence_texts(self) -> list[str]:
+        return [self.text[s.start - self.start : s.end - self.start] for s in self.sentences]
+
+
+def split_sentences(text: str, offset: int = 0) -> list[Span]:
+    """Sentence spans of `text` (shifted by `offset`), trimmed of surrounding white space."""
+    spans: list[Span] = []
+    begin = 0
+    for m in _SENTENCE_END.finditer(text):
+        if _ABBREVIATIONS.search(text[begin : m.start()]):
+            continue
+        spans.extend(_trimmed(text, begin, m.start(), offset))
+        begin = m.end()
+    spans.extend(_trimmed(text, begin, len(text), offset))
+    return spans
+
+
+def _trimmed(text: str, start: int, end: int, offset: int) -> Iterator[Span]:
+    piece = text[start:end]
+    if not piece.strip():
+        return
+    lead = len(piece) - len(piece.lstrip())
+    trail = len(piece) - len(piece.rstrip())
+    s, e = start + lead, end - trail
+    bullet = BULLET.match(text, s)
+    if bullet and bullet.end() < e:
+        s = bullet.end()
+    yield Span(s + offset, e + offset)
+
+
+def _pack(sentences: Sequence[Span], limit: int) -> Iterator[list[Span]]:
+    """Greedy runs of whole sentences of at most `limit` characters (a longer sentence is cut)."""
+    run: list[Span] = []
+    for span in sentences:
+        for piece in _cut(span, limit):
+            if run and piece.end - run[0].start > limit:
+                yield run
+                run = []
+            run.append(piece)
+    if run:
+        yield run
+
+
+def _cut(span: Span, limit: int) -> Iterator[Span]:
+    start = span.start
+    while span.end - start > limit:
+        yield Span(start, start + limit)
+        start += limit
+    yield Span(start, span.end)
+
+
+def _merge_short(blocks: Sequence[Block], min_chars: int, max_chars: int) -> list[list[Block]]:
+    """Group consecutive blocks of one section so that short ones ride with a neighbour."""
+    groups: list[list[Block]] = []
+    for block in blocks:
+        last = groups[-1] if groups else None
+        if (
+            last is not None
+            and last[-1].section == block.section
+            and block.end - last[0].start <= max_chars
+            and (len(block.text) < min_chars or last[-1].end - last[0].start < min_chars)
+        ):
+            last.append(block)
+        else:
+            groups.append([block])
+    return groups
+
+
+def chunk_document(
+    doc: Document, max_chars: int = MAX_PASSAGE_CHARS, min_chars: int = MIN_PASSAGE_CHARS
+) -> list[Passage]:
+    passages: list[Passage] = []
+    for group in _merge_short(doc.blocks, min_chars, max_chars):
+        sentences = [
+            span for block in group for span in split_sentences(block.text, block.start)
+        ]
+        for run in _pack(sentences, max_chars):
+            start, end = run[0].start, run[-1].end
+            passages.append(
+                Passage(
+                    id=f"{doc.stem}#{len(passages) + 1}",
+                    source=doc.source,
+                    text=doc.text[start:end],
+                    start=start,
+                    end=end,
+                    section=group[0].section,
+                    sentences=tuple(run),
+                )
+            )
+    return passages

@@ -1,0 +1,193 @@
+"""`roleqa`: build the index, serve it, ask it, evaluate it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from service.engine import Engine
+from service.index import IndexRefused, build, resolve, staleness, read_manifest
+from service.settings import get_settings
+
+app = typer.Typer(help="Role-attributed question answering over your documents.", no_args_is_help=True)
+err = Console(stderr=True)
+out = Console()
+
+IndexOpt = Annotated[Path | None, typer.Option("--index", help="index folder (default: ROLEQA_INDEX_DIR)")]
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]roleqa:[/red] {message}")
+    return typer.Exit(code=2)
+
+
+def _engine(index: Path | None) -> Engine:
+    settings = get_settings()
+    try:
+        return Engine.open(index or settings.index_dir, settings.model_path)
+    except IndexRefused as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command("build")
+def build_cmd(
+    corpus: Annotated[Path | None, typer.Option("--corpus", help="corpus folder")] = None,
+    index: IndexOpt = None,
+    if_stale: Annotated[
+        bool, typer.Option("--if-stale", help="only build when the index is missing or stale")
+    ] = False,
+) -> None:
+    """Build the index of a corpus folder (its .txt/.md files and roles.toml)."""
+    from service.encoder import TorchEncoder
+
+    settings = get_settings()
+    corpus = corpus or settings.corpus_dir
+    index = index or settings.index_dir
+    if if_stale:
+        try:
+            manifest = read_manifest(resolve(index))
+            recorded = manifest.get("corpus", {})
+            same = isinstance(recorded, dict) and recorded.get("dir") == str(corpus.resolve())
+            if same and staleness(manifest) is None:
+                err.print(f"index at {index} is up to date")
+                return
+        except IndexRefused:
+            pass
+    try:
+        version = build(corpus, index, TorchEncoder(settings.model_path), progress=err.print)
+    except (IndexRefused, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    manifest = read_manifest(version)
+    err.print(f"built {version} ({manifest['passages']} passages)")
+
+
+@app.command()
+def serve(
+    index: IndexOpt = None,
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+) -> None:
+    """Serve the HTTP API (refuses a missing, corrupt, mismatched or stale index)."""
+    import uvicorn
+
+    from service.api import create_app
+
+    settings = get_settings()
+    engine = _engine(index)
+    uvicorn.run(
+        create_app(settings, engine),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+    )
+
+
+@app.command()
+def ask(
+    question: str,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=50)] = 3,
+    role: Annotated[str | None, typer.Option(help="only passages about this role")] = None,
+    index: IndexOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the raw Answer")] = False,
+) -> None:
+    """Ask one question and print the answer."""
+    from service.schemas import AnswerOut
+
+    engine = _engine(index)
+    if role is not None:
+        canonical = engine.searcher.index.roles.canonical(role)
+        if canonical is None:
+            raise _fail(f"unknown role {role!r}; known: {', '.join(engine.searcher.index.roles.names)}")
+        role = canonical
+    answer = engine.searcher.search(question, top_k, role)
+    if as_json:
+        sys.stdout.write(AnswerOut.from_answer(answer).model_dump_json(indent=2) + "\n")
+        return
+    out.print(
+        f"[bold]{answer.question}[/bold]\nanswer role: [cyan]{answer.answer_role}[/cyan]  "
+        f"confidence {answer.confidence:.2f}" + ("  [yellow](no good answer)[/yellow]" if answer.no_answer else "")
+    )
+    for hit in answer.hits:
+        section = " › ".join(hit.passage.section) or "-"
+        out.print(
+            f"\n[bold]{hit.rank}.[/bold] [magenta]{hit.passage.role}[/magenta]  {section}  "
+            f"[dim]score {hit.score:.3f}  {hit.passage.id}[/dim]\n   {hit.answer}"
+        )
+
+
+@app.command("eval")
+def eval_cmd(
+    questions: Path,
+    index: IndexOpt = None,
+    paragraphs: Annotated[
+        Path | None, typer.Option("--paragraphs", help="gold paragraph roles (jsonl)")
+    ] = None,
+    ablation: Annotated[bool, typer.Option("--ablation", help="one row per variant")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    show_failures: Annotated[bool, typer.Option("--failures", help="list the misses")] = False,
+) -> None:
+    """Recall@k, MRR@10, role accuracy and no-answer metrics, overall and by kind."""
+    from service.evaluation import K_EVAL, failures, load_questions, locate_paragraphs, report
+    from service.search import SearchConfig, Weights
+
+    engine = _engine(index)
+    searcher = engine.searcher
+    try:
+        qs = load_questions(questions)
+    except (OSError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    gold = []
+    if paragraphs:
+        corpus = Path(str(searcher.index.manifest["corpus"]["dir"]))  # type: ignore[index]
+        texts = {p.source: (corpus / p.source).read_text(encoding="utf-8") for p in searcher.index.passages}
+        gold = locate_paragraphs(paragraphs, texts)
+
+    if ablation:
+        base = searcher.config
+        full = base.weights
+        variants = {
+            "lexical only": replace(full, dense=0, sentence=0, heading=0, role=0),
+            "dense only": replace(full, lexical=0, sentence=0, heading=0, role=0),
+            "hybrid": replace(full, sentence=0, heading=0, role=0),
+            "+ sentences": replace(full, heading=0, role=0),
+            "+ headings": replace(full, role=0),
+            "+ roles (full)": full,
+        }
+        rows = {
+            name: report(
+                qs,
+                lambda q, s=searcher.with_config(replace(base, weights=w)): s.search_many(q, K_EVAL),
+                gold,
+            )["all"]
+            for name, w in variants.items()
+        }
+        _print_table("variant", rows, as_json)
+        return
+    table = report(qs, lambda q: searcher.search_many(q, K_EVAL), gold)
+    _print_table("kind", table, as_json)
+    if show_failures:
+        for line in failures(qs, searcher.search_many([q.question for q in qs], K_EVAL)):
+            err.print(line)
+    _ = (SearchConfig, Weights)
+
+
+def _print_table(first: str, rows: dict[str, dict[str, float | int | None]], as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    columns = list(next(iter(rows.values())))
+    table = Table(first, *columns)
+    for name, row in rows.items():
+        table.add_row(name, *("-" if row[c] is None else f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in columns))
+    Console(width=160).print(table)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,226 @@
+"""Read corpus files into documents: a title, sections and body blocks with exact offsets.
+
+Every block keeps `start`/`end` into the file's text, so `text[start:end] == block.text` holds
+all the way to the passages the service returns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+CORPUS_SUFFIXES = (".txt", ".md")
+
+# A plain-text heading is a short line standing alone, without final punctuation.
+MAX_HEADING_CHARS = 120
+MAX_HEADING_WORDS = 16
+FINAL_PUNCTUATION = ".!?,;:…\"'”’)"
+
+BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
+MD_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
+MD_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+MD_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+
+
+@dataclass(frozen=True)
+class Block:
+    """A body paragraph or list, with its place in the source and its section path."""
+
+    text: str
+    start: int
+    end: int
+    section: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Document:
+    source: str  # file name relative to the corpus folder
+    text: str
+    title: str | None
+    blocks: tuple[Block, ...]
+
+    @property
+    def stem(self) -> str:
+        return Path(self.source).stem
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """Consecutive non-blank lines, and how many blank lines came before them."""
+
+    lines: tuple[tuple[int, int], ...]  # (start, end) of each line, end excludes the newline
+    blank_before: int
+
+    @property
+    def start(self) -> int:
+        return self.lines[0][0]
+
+    @property
+    def end(self) -> int:
+        return self.lines[-1][1]
+
+
+def corpus_files(folder: Path) -> list[Path]:
+    """The corpus files of `folder`, sorted, so builds are reproducible."""
+    return sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES
+    )
+
+
+def read_corpus(folder: Path) -> list[Document]:
+    return [
+        parse(str(path.relative_to(folder)), path.read_text(encoding="utf-8"))
+        for path in corpus_files(folder)
+    ]
+
+
+def parse(source: str, text: str) -> Document:
+    if source.lower().endswith(".md"):
+        return parse_markdown(source, text)
+    return parse_plain_text(source, text)
+
+
+def _chunks(text: str) -> Iterator[_Chunk]:
+    lines: list[tuple[int, int]] = []
+    blank = 0
+    pos = 0
+    for raw in text.splitlines(keepends=True):
+        body = raw.rstrip("\r\n")
+        end = pos + len(body.rstrip())
+        if body.strip():
+            lines.append((pos + len(body) - len(body.lstrip()), end))
+        else:
+            if lines:
+                yield _Chunk(tuple(lines), blank)
+                lines, blank = [], 0
+            blank += 1
+        pos += len(raw)
+    if lines:
+        yield _Chunk(tuple(lines), blank)
+
+
+def _is_heading_line(line: str) -> bool:
+    line = line.strip()
+    return (
+        0 < len(line) <= MAX_HEADING_CHARS
+        and len(line.split()) <= MAX_HEADING_WORDS
+        and line[-1] not in FINAL_PUNCTUATION
+        and not BULLET.match(line)
+    )
+
+
+def _is_noise(lines: list[str]) -> bool:
+    """Lines of link-like titles (several short unpunctuated lines, not a list) are page chrome."""
+    return len(lines) > 1 and all(_is_heading_line(line) for line in lines)
+
+
+def parse_plain_text(source: str, text: str) -> Document:
+    """Headings are lone short lines without final punctuation.
+
+    Levels are inferred from layout: a heading followed directly by another heading opens a
+    group (level 1) for the headings under it; two or more blank lines close the current
+    section, as a removed heading would. A heading that opens the file is its title.
+    """
+    chunks = list(_chunks(text))
+    kinds = []
+    for chunk in chunks:
+        lines = [text[s:e] for s, e in chunk.lines]
+        if len(lines) == 1 and _is_heading_line(lines[0]):
+            kinds.append("heading")
+        elif _is_noise(lines):
+            kinds.append("noise")
+        else:
+            kinds.append("body")
+
+    title: str | None = None
+    group: str | None = None
+    leaf: str | None = None
+    blocks: list[Block] = []
+    for i, (chunk, kind) in enumerate(zip(chunks, kinds, strict=True)):
+        if chunk.blank_before >= 2:
+            group = leaf = None
+        if kind == "heading":
+            line = text[chunk.start : chunk.end]
+            nxt = kinds[i + 1] if i + 1 < len(kinds) else None
+            if i == 0 and nxt == "body":
+                title = line
+            elif nxt == "heading":
+                group, leaf = line, None
+            else:
+                leaf = line
+        elif kind == "body":
+            section = tuple(h for h in (group, leaf) if h)
+            blocks.append(Block(text[chunk.start : chunk.end], chunk.start, chunk.end, section))
+    return Document(source, text, title, tuple(blocks))
+
+
+def parse_markdown(source: str, text: str) -> Document:
+    """ATX (`#`) and setext headings; paragraphs may be hard-wrapped; fences stay whole.
+
+    A single level-1 heading at the top is the document's title, not a section.
+    """
+    headings: list[tuple[int, str]] = []  # the open path, as (level, title)
+    blocks: list[Block] = []
+    h1_count = sum(
+        1 for line in _unfenced_lines(text) if (m := MD_HEADING.match(line)) and m.group(1) == "#"
+    )
+    title: str | None = None
+    seen_content = False
+
+    def section() -> tuple[str, ...]:
+        return tuple(t for _, t in headings)
+
+    def open_heading(level: int, title_text: str) -> None:
+        nonlocal title
+        if level == 1 and h1_count == 1 and not seen_content and title is None:
+            title = title_text
+            return
+        while headings and headings[-1][0] >= level:
+            headings.pop()
+        headings.append((level, title_text))
+
+    for chunk in _chunks(text):
+        para: list[tuple[int, int]] = []
+        in_fence = False
+
+        def flush() -> None:
+            nonlocal seen_content
+            if para:
+                start, end = para[0][0], para[-1][1]
+                blocks.append(Block(text[start:end], start, end, section()))
+                para.clear()
+                seen_content = True
+
+        for s, e in chunk.lines:
+            line = text[s:e]
+            if MD_FENCE.match(line):
+                in_fence = not in_fence
+                para.append((s, e))
+                continue
+            if in_fence:
+                para.append((s, e))
+                continue
+            m = MD_HEADING.match(line)
+            if m:
+                flush()
+                open_heading(len(m.group(1)), m.group(2).strip())
+                continue
+            if MD_SETEXT.match(line) and len(para) == 1:
+                title_text = text[para[0][0] : para[0][1]].strip()
+                para.clear()
+                open_heading(1 if line.strip()[0] == "=" else 2, title_text)
+                continue
+            para.append((s, e))
+        flush()
+    return Document(source, text, title, tuple(blocks))
+
+
+def _unfenced_lines(text: str) -> Iterator[str]:
+    in_fence = False
+    for line in text.splitlines():
+        if MD_FENCE.match(line):
+            in_fence = not in_fence
+        elif not in_fence:
+            yield line

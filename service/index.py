@@ -1,0 +1,279 @@
+"""The built artifact: build it from a corpus, save it atomically, load and check it.
+
+An index root holds versions side by side (`v-<time>/`) and a `CURRENT` file naming the one in
+use. A build writes a new version into a temporary folder, renames it into place, then replaces
+`CURRENT` in one `os.replace`, so a reader sees the old index or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from service.chunking import Passage, Span, chunk_document
+from service.documents import corpus_files, read_corpus
+from service.encoder import Encoder
+from service.lexical import LexicalIndex
+from service.roles import RoleBook
+
+FORMAT_VERSION = 1
+ROLES_FILE = "roles.toml"
+CURRENT = "CURRENT"
+KEEP_VERSIONS = 2
+LIBRARIES = ("faiss-cpu", "bm25s", "numpy", "sentence-transformers", "onnxruntime", "tokenizers")
+
+
+class IndexRefused(Exception):
+    """An index that cannot be served; the message is one sentence for a person."""
+
+
+@dataclass(frozen=True)
+class Index:
+    path: Path  # the version folder
+    manifest: dict[str, object]
+    roles: RoleBook
+    passages: tuple[Passage, ...]
+    dense: faiss.Index  # one row per passage
+    headings: faiss.Index  # one row per passage: its section path
+    sentences: faiss.Index  # one row per sentence, in passage order
+    sentence_owner: np.ndarray  # passage row of every sentence row
+    lexical: LexicalIndex
+
+    @property
+    def version(self) -> str:
+        return self.path.name
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def corpus_fingerprint(corpus: Path) -> dict[str, object]:
+    roles = corpus / ROLES_FILE
+    if not roles.is_file():
+        raise IndexRefused(f"the corpus folder {corpus} has no {ROLES_FILE}")
+    return {
+        "dir": str(corpus.resolve()),
+        "files": {str(p.relative_to(corpus)): sha256_file(p) for p in corpus_files(corpus)},
+        "roles_sha256": sha256_file(roles),
+    }
+
+
+def section_text(passage: Passage, title: str | None) -> str:
+    return " / ".join(passage.section) or (title or "")
+
+
+def make_passages(corpus: Path, roles: RoleBook) -> tuple[list[Passage], dict[str, str | None]]:
+    """Chunk every document and attribute each passage, with its section as context."""
+    passages: list[Passage] = []
+    titles: dict[str, str | None] = {}
+    for doc in read_corpus(corpus):
+        titles[doc.source] = doc.title
+        chunks = chunk_document(doc)
+        for p in chunks:
+            context = [q.text for q in chunks if q.section == p.section and q is not p]
+            attribution = roles.attribute(p.text, p.section, context)
+            passages.append(
+                replace(p, role=attribution.role, role_scores=tuple(attribution.scores.items()))
+            )
+    return passages, titles
+
+
+def _flat(vectors: np.ndarray) -> faiss.Index:
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
+    return index
+
+
+def build(
+    corpus: Path,
+    root: Path,
+    encoder: Encoder,
+    progress: Callable[[str], None] = lambda _: None,
+) -> Path:
+    """Build an index of `corpus` as a new version under `root`; return the version folder."""
+    if not corpus.is_dir():
+        raise IndexRefused(f"the corpus folder {corpus} does not exist")
+    fingerprint = corpus_fingerprint(corpus)
+    if not fingerprint["files"]:
+        raise IndexRefused(f"the corpus folder {corpus} has no .txt or .md files")
+    roles = RoleBook.load(corpus / ROLES_FILE)
+    progress("reading and chunking documents")
+    passages, titles = make_passages(corpus, roles)
+    if not passages:
+        raise IndexRefused(f"the documents in {corpus} have no body text to index")
+
+    progress(f"encoding {len(passages)} passages")
+    sentence_texts = [s for p in passages for s in p.sentence_texts()]
+    owner = np.array([i for i, p in enumerate(passages) for _ in p.sentences], dtype=np.int32)
+    dense = encoder.encode([p.text for p in passages])
+    headings = encoder.encode([section_text(p, titles[p.source]) for p in passages])
+    sentences = encoder.encode(sentence_texts)
+
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=root))
+    try:
+        faiss.write_index(_flat(dense), str(tmp / "dense.faiss"))
+        faiss.write_index(_flat(headings), str(tmp / "headings.faiss"))
+        faiss.write_index(_flat(sentences), str(tmp / "sentences.faiss"))
+        np.save(tmp / "sentence_owner.npy", owner)
+        LexicalIndex.build([p.text for p in passages]).save(tmp / "lexical")
+        shutil.copyfile(corpus / ROLES_FILE, tmp / ROLES_FILE)
+        with (tmp / "passages.jsonl").open("w", encoding="utf-8") as f:
+            for p in passages:
+                f.write(json.dumps(_passage_to_dict(p), ensure_ascii=False) + "\n")
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "model": {"id": encoder.model_id, "dim": encoder.dim},
+            "corpus": fingerprint,
+            "passages": len(passages),
+            "sentences": len(sentence_texts),
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "libraries": _library_versions(),
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        version = root / f"v-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
+        tmp.rename(version)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    point_to(root, version)
+    prune(root)
+    return version
+
+
+def point_to(root: Path, version: Path) -> None:
+    """Make `version` the one in use, atomically."""
+    tmp = root / f".{CURRENT}.tmp"
+    tmp.write_text(version.name + "\n", encoding="utf-8")
+    os.replace(tmp, root / CURRENT)
+
+
+def versions(root: Path) -> list[Path]:
+    return sorted(p for p in root.glob("v-*") if p.is_dir())
+
+
+def prune(root: Path, keep: int = KEEP_VERSIONS) -> None:
+    current = resolve(root)
+    for old in versions(root)[:-keep]:
+        if old != current:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def resolve(path: Path) -> Path:
+    """The version folder that `path` (an index root or a version folder) stands for."""
+    if (path / "manifest.json").is_file():
+        return path
+    pointer = path / CURRENT
+    if not pointer.is_file():
+        raise IndexRefused(
+            f"there is no index at {path}: build one with `roleqa build --index {path}`"
+        )
+    version = path / pointer.read_text(encoding="utf-8").strip()
+    if not (version / "manifest.json").is_file():
+        raise IndexRefused(f"the index at {path} points to {version.name}, which is missing")
+    return version
+
+
+def read_manifest(version: Path) -> dict[str, object]:
+    try:
+        manifest = json.loads((version / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexRefused(f"the index at {version} has a corrupt manifest ({exc})") from exc
+    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexRefused(
+            f"the index at {version} is not of format version {FORMAT_VERSION}: rebuild it"
+        )
+    return manifest
+
+
+def staleness(manifest: dict[str, object]) -> str | None:
+    """Why the index no longer matches the corpus folder it was built from, or None."""
+    recorded = manifest.get("corpus")
+    if not isinstance(recorded, dict):
+        return "its manifest does not record its corpus"
+    corpus = Path(str(recorded.get("dir")))
+    if not corpus.is_dir():
+        return None  # built elsewhere (an image, another machine): nothing to compare against
+    try:
+        now = corpus_fingerprint(corpus)
+    except IndexRefused as exc:
+        return str(exc)
+    if now["files"] != recorded.get("files"):
+        return f"the documents in {corpus} have changed since it was built"
+    if now["roles_sha256"] != recorded.get("roles_sha256"):
+        return f"{corpus / ROLES_FILE} has changed since it was built"
+    return None
+
+
+def load(path: Path, model_id: str, dim: int, check_stale: bool = True) -> Index:
+    """Load and check the index at `path`; raise IndexRefused with the reason if unusable."""
+    version = resolve(path)
+    manifest = read_manifest(version)
+    model = manifest.get("model")
+    if not isinstance(model, dict) or model.get("id") != model_id or model.get("dim") != dim:
+        raise IndexRefused(
+            f"the index at {version} was built with model {model!r}, not {model_id} ({dim} dims): rebuild it"
+        )
+    if check_stale and (reason := staleness(manifest)):
+        raise IndexRefused(f"the index at {version} is stale: {reason}; rebuild it")
+    try:
+        passages = tuple(
+            _passage_from_dict(json.loads(line))
+            for line in (version / "passages.jsonl").read_text(encoding="utf-8").splitlines()
+        )
+        roles = RoleBook.load(version / ROLES_FILE)
+        dense = faiss.read_index(str(version / "dense.faiss"))
+        headings = faiss.read_index(str(version / "headings.faiss"))
+        sentences = faiss.read_index(str(version / "sentences.faiss"))
+        owner = np.load(version / "sentence_owner.npy")
+        lexical = LexicalIndex.load(version / "lexical")
+    except Exception as exc:  # any damage to the files means the same to the operator
+        raise IndexRefused(f"the index at {version} is corrupt or incomplete ({exc})") from exc
+    expected = manifest.get("passages")
+    counts = {len(passages), dense.ntotal, headings.ntotal, int(lexical.retriever.scores["num_docs"])}
+    if counts != {expected} or sentences.ntotal != len(owner) or dense.d != dim:
+        raise IndexRefused(f"the index at {version} is corrupt: its parts disagree in size")
+    return Index(version, manifest, roles, passages, dense, headings, sentences, owner, lexical)
+
+
+def _passage_to_dict(p: Passage) -> dict[str, object]:
+    d = asdict(p)
+    d["sentences"] = [[s.start, s.end] for s in p.sentences]
+    d["role_scores"] = dict(p.role_scores)
+    return d
+
+
+def _passage_from_dict(d: dict[str, object]) -> Passage:
+    return Passage(
+        id=str(d["id"]),
+        source=str(d["source"]),
+        text=str(d["text"]),
+        start=int(d["start"]),  # type: ignore[call-overload]
+        end=int(d["end"]),  # type: ignore[call-overload]
+        section=tuple(d["section"]),  # type: ignore[arg-type]
+        sentences=tuple(Span(s, e) for s, e in d["sentences"]),  # type: ignore[attr-defined]
+        role=d["role"],  # type: ignore[arg-type]
+        role_scores=tuple(d["role_scores"].items()),  # type: ignore[attr-defined]
+    )
+
+
+def _library_versions() -> dict[str, str]:
+    found = {}
+    for name in LIBRARIES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return found

@@ -1,0 +1,201 @@
+"""The role book (`roles.toml`): finding roles in text and saying which role a passage is about.
+
+A passage is *about* the role its section heading names and the role that is the subject of
+its sentences, not a role it merely sets itself against ("Unlike the X, the Y ..."). Weights:
+
+- the nearest heading that names roles counts most, an outer one less;
+- a mention that opens a sentence or main clause counts more than one inside it;
+- a mention inside a leading contrast clause ("Unlike X, ...", "While X ..., ...") barely counts;
+- mentions elsewhere in the same section break ties for passages that name no role.
+
+When two roles weigh about the same, the passage is "shared"; when none is found, `None`.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SHARED = "shared"
+
+HEADING_WEIGHTS = (4.0, 1.5, 0.75)  # nearest heading first
+SUBJECT_WEIGHT = 1.5
+MENTION_WEIGHT = 1.0
+CONTRAST_WEIGHT = 0.25
+CONTEXT_WEIGHT = 0.2
+# The runner-up role must reach this share of the leader's weight for the passage to be shared.
+SHARED_RATIO = 0.6
+
+_CONTRAST_OPENERS = re.compile(
+    r"^\W*(?:unlike|while|whereas|although|though|compared (?:to|with)|in contrast to|"
+    r"as opposed to|contrary to|like|beyond)\b",
+    re.I,
+)
+_SUBJECT_LEAD = re.compile(
+    r"(?:^|[.;:!?]\s+|,\s+)(?:(?:as|being|for|when|if|a|an|the|every|each|our|your|their|"
+    r"successful|effective|good|great|new|meanwhile|moreover|furthermore|additionally|also|"
+    r"however|then|so|and|but)\W+){0,4}$",
+    re.I,
+)
+_COORDINATION = re.compile(r",?\s+(?:and|or|nor|&)\s+(?:(?:a|an|the)\s+)?", re.I)
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+@dataclass(frozen=True)
+class Mention:
+    role: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Attribution:
+    role: str | None
+    scores: dict[str, float]
+
+
+@dataclass
+class RoleBook:
+    roles: tuple[Role, ...]
+    _pattern: re.Pattern[str] = field(init=False, repr=False)
+    _by_name: dict[str, str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.roles:
+            raise ValueError("roles.toml names no role: add at least one [[role]] with a name")
+        names = [r.name for r in self.roles]
+        if len({n.lower() for n in names}) != len(names):
+            raise ValueError(f"roles.toml names a role twice: {names}")
+        if SHARED in {n.lower() for n in names}:
+            raise ValueError(f"'{SHARED}' is reserved and cannot be a role name")
+        self._by_name = {}
+        for role in self.roles:
+            for alias in role.names:
+                self._by_name.setdefault(_norm(alias), role.name)
+        # Longest alias first, so "Safe Product Manager" wins over "Product Manager".
+        aliases = sorted(self._by_name, key=len, reverse=True)
+        alternatives = "|".join(r"\s+".join(map(re.escape, a.split())) for a in aliases)
+        self._pattern = re.compile(rf"(?<![\w-])({alternatives})(?:'?s|es|')?(?![\w-])", re.I)
+
+    @classmethod
+    def load(cls, path: Path) -> RoleBook:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path} is not valid TOML: {exc}") from exc
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> RoleBook:
+        entries = data.get("role")
+        if not isinstance(entries, list):
+            raise ValueError("roles.toml needs [[role]] tables, each with a name")
+        roles = []
+        for entry in entries:
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+                raise ValueError("every [[role]] in roles.toml needs a name")
+            aliases = entry.get("aliases", [])
+            if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+                raise ValueError(f"aliases of role {entry['name']!r} must be a list of strings")
+            roles.append(
+                Role(entry["name"].strip(), tuple(aliases), str(entry.get("description", "")))
+            )
+        return cls(tuple(roles))
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "role": [
+                {"name": r.name, "aliases": list(r.aliases), "description": r.description}
+                for r in self.roles
+            ]
+        }
+
+    @property
+    def names(self) -> list[str]:
+        return [r.name for r in self.roles]
+
+    def canonical(self, name: str) -> str | None:
+        """The role called `name` (any alias, any case), or None."""
+        return self._by_name.get(_norm(name))
+
+    def mentions(self, text: str) -> list[Mention]:
+        return [
+            Mention(self._by_name[_norm(m.group(1))], m.start(), m.end())
+            for m in self._pattern.finditer(text)
+        ]
+
+    def strip_mentions(self, text: str) -> str:
+        """`text` without its role mentions, so the rest of a question can be matched alone."""
+        return re.sub(r"\s{2,}", " ", self._pattern.sub(" ", text)).strip()
+
+    def _weigh_text(self, text: str) -> dict[str, float]:
+        weights: dict[str, float] = {}
+        for sentence in _sentences(text):
+            contrast_end = _contrast_clause_end(sentence)
+            previous: tuple[int, float] | None = None  # end and weight of the last mention
+            for m in self.mentions(sentence):
+                if previous and _COORDINATION.fullmatch(sentence[previous[0] : m.start]):
+                    w = previous[1]  # "the X and the Y": coordinated mentions weigh alike
+                elif m.start < contrast_end:
+                    w = CONTRAST_WEIGHT
+                elif _SUBJECT_LEAD.search(sentence[max(contrast_end, 0) : m.start]):
+                    w = SUBJECT_WEIGHT
+                else:
+                    w = MENTION_WEIGHT
+                weights[m.role] = weights.get(m.role, 0.0) + w
+                previous = (m.end, w)
+        return weights
+
+    def attribute(
+        self, text: str, section: Sequence[str] = (), context: Iterable[str] = ()
+    ) -> Attribution:
+        """The role `text` is about, given its section path and the rest of its section."""
+        scores = {name: 0.0 for name in self.names}
+        headings = [h for h in reversed(section) if self.mentions(h)]
+        for heading, weight in zip(headings, HEADING_WEIGHTS, strict=False):
+            found = {m.role for m in self.mentions(heading)}
+            for role in found:
+                scores[role] += weight / len(found)
+        for role, w in self._weigh_text(text).items():
+            scores[role] += w
+        if not any(scores.values()):
+            for other in context:
+                for role, w in self._weigh_text(other).items():
+                    scores[role] += CONTEXT_WEIGHT * w
+        total = sum(scores.values())
+        if total == 0:
+            return Attribution(None, scores)
+        probs = {name: round(s / total, 4) for name, s in scores.items()}
+        ranked = sorted(probs.items(), key=lambda kv: kv[1], reverse=True)
+        if len(ranked) > 1 and ranked[1][1] >= SHARED_RATIO * ranked[0][1]:
+            return Attribution(SHARED, probs)
+        return Attribution(ranked[0][0], probs)
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.lower().split())
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
+
+
+def _contrast_clause_end(sentence: str) -> int:
+    """End of a leading contrast clause ("Unlike the X," ...), or -1 when there is none."""
+    if not _CONTRAST_OPENERS.match(sentence):
+        return -1
+    comma = sentence.find(",")
+    return comma if comma >= 0 else -1

@@ -1,0 +1,118 @@
+"""The HTTP models: what comes in (validated at the edge) and what goes out."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from service.search import Answer, Hit
+
+MAX_QUESTION_CHARS = 1000
+MAX_TOP_K = 50
+
+
+def check_question(value: str, limit: int = MAX_QUESTION_CHARS) -> str:
+    """The one rule for a question, wherever it comes from: some text, not too long."""
+    if not isinstance(value, str):
+        raise ValueError("question must be a string")
+    if not value.strip():
+        raise ValueError("question is empty: type a question")
+    if len(value) > limit:
+        raise ValueError(f"question is {len(value)} characters long; the limit is {limit}")
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+        raise ValueError("question contains control characters")
+    return value.strip()
+
+
+class AskIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(description="a question in plain language", examples=["Who represents the customer?"])
+    top_k: int = Field(default=5, ge=1, le=MAX_TOP_K, description="how many passages to return")
+    role: str | None = Field(default=None, description="only passages about this role (or shared)")
+    explain: bool = Field(default=False, description="add the parts of each passage's score")
+
+    @field_validator("question")
+    @classmethod
+    def _question(cls, value: str) -> str:
+        return check_question(value)
+
+
+class PassageOut(BaseModel):
+    id: str
+    rank: int
+    score: float
+    text: str
+    answer: str
+    role: str | None
+    role_scores: dict[str, float]
+    section: list[str]
+    source: str
+    start: int
+    end: int
+    explain: dict[str, float] | None = None
+
+    @classmethod
+    def from_hit(cls, hit: Hit, explain: bool = False) -> PassageOut:
+        p = hit.passage
+        return cls(
+            id=p.id,
+            rank=hit.rank,
+            score=hit.score,
+            text=p.text,
+            answer=hit.answer,
+            role=p.role,
+            role_scores=dict(p.role_scores),
+            section=list(p.section),
+            source=p.source,
+            start=p.start,
+            end=p.end,
+            explain=hit.parts if explain else None,
+        )
+
+
+class AnswerOut(BaseModel):
+    question: str
+    answer_role: str | None
+    confidence: float
+    no_answer: bool
+    passages: list[PassageOut]
+    took_ms: float
+    error: str | None = None
+
+    @classmethod
+    def from_answer(cls, answer: Answer, explain: bool = False) -> AnswerOut:
+        return cls(
+            question=answer.question,
+            answer_role=answer.answer_role,
+            confidence=answer.confidence,
+            no_answer=answer.no_answer,
+            passages=[PassageOut.from_hit(h, explain) for h in answer.hits],
+            took_ms=answer.took_ms,
+            error=answer.error,
+        )
+
+
+class RoleOut(BaseModel):
+    name: str
+    aliases: list[str]
+    description: str
+    passages: int
+
+
+class RolesOut(BaseModel):
+    roles: list[RoleOut]
+    shared: str = "shared"
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Ready(BaseModel):
+    status: str
+    version: str
+    passages: int
+    model: str
+    built_at: str
+    corpus: str
+    files: list[str]
