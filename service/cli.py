@@ -135,7 +135,6 @@ def eval_cmd(
 ) -> None:
     """Recall@k, MRR@10, role accuracy and no-answer metrics, overall and by kind."""
     from service.evaluation import K_EVAL, failures, load_questions, locate_paragraphs, report
-    from service.search import SearchConfig, Weights
 
     engine = _engine(index)
     searcher = engine.searcher
@@ -150,23 +149,22 @@ def eval_cmd(
         gold = locate_paragraphs(paragraphs, texts)
 
     if ablation:
-        base = searcher.config
-        full = base.weights
+        full = searcher.config.weights
+        plain = replace(searcher.config, expand=False)
         variants = {
-            "lexical only": replace(full, dense=0, sentence=0, heading=0, role=0),
-            "dense only": replace(full, lexical=0, sentence=0, heading=0, role=0),
-            "hybrid": replace(full, sentence=0, heading=0, role=0),
-            "+ sentences": replace(full, heading=0, role=0),
-            "+ headings": replace(full, role=0),
-            "+ roles (full)": full,
+            "lexical only": replace(plain, weights=replace(full, dense=0, sentence=0, heading=0, role=0)),
+            "dense only": replace(plain, weights=replace(full, lexical=0, sentence=0, heading=0, role=0)),
+            "hybrid": replace(plain, weights=replace(full, sentence=0, heading=0, role=0)),
+            "+ sentences": replace(plain, weights=replace(full, heading=0, role=0)),
+            "+ headings": replace(plain, weights=replace(full, role=0)),
+            "+ expansion": replace(searcher.config, weights=replace(full, role=0)),
+            "+ roles (full)": searcher.config,
         }
         rows = {
             name: report(
-                qs,
-                lambda q, s=searcher.with_config(replace(base, weights=w)): s.search_many(q, K_EVAL),
-                gold,
+                qs, lambda q, s=searcher.with_config(config): s.search_many(q, K_EVAL), gold
             )["all"]
-            for name, w in variants.items()
+            for name, config in variants.items()
         }
         _print_table("variant", rows, as_json)
         return
@@ -175,7 +173,6 @@ def eval_cmd(
     if show_failures:
         for line in failures(qs, searcher.search_many([q.question for q in qs], K_EVAL)):
             err.print(line)
-    _ = (SearchConfig, Weights)
 
 
 def _print_table(first: str, rows: dict[str, dict[str, float | int | None]], as_json: bool) -> None:

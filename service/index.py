@@ -24,6 +24,7 @@ import numpy as np
 from service.chunking import Passage, Span, chunk_document
 from service.documents import corpus_files, read_corpus
 from service.encoder import Encoder
+from service.expansion import Vocabulary
 from service.lexical import LexicalIndex
 from service.roles import RoleBook
 
@@ -49,6 +50,7 @@ class Index:
     sentences: faiss.Index  # one row per sentence, in passage order
     sentence_owner: np.ndarray  # passage row of every sentence row
     lexical: LexicalIndex
+    vocabulary: Vocabulary
 
     @property
     def version(self) -> str:
@@ -118,6 +120,7 @@ def build(
     sentence_texts = [s for p in passages for s in p.sentence_texts()]
     owner = np.array([i for i, p in enumerate(passages) for _ in p.sentences], dtype=np.int32)
     dense = encoder.encode([p.text for p in passages])
+    vocabulary = Vocabulary.build([p.text for p in passages], encoder)
     headings = encoder.encode([section_text(p, titles[p.source]) for p in passages])
     sentences = encoder.encode(sentence_texts)
 
@@ -129,6 +132,7 @@ def build(
         faiss.write_index(_flat(sentences), str(tmp / "sentences.faiss"))
         np.save(tmp / "sentence_owner.npy", owner)
         LexicalIndex.build([p.text for p in passages]).save(tmp / "lexical")
+        vocabulary.save(tmp / "vocabulary")
         shutil.copyfile(corpus / ROLES_FILE, tmp / ROLES_FILE)
         with (tmp / "passages.jsonl").open("w", encoding="utf-8") as f:
             for p in passages:
@@ -239,13 +243,16 @@ def load(path: Path, model_id: str, dim: int, check_stale: bool = True) -> Index
         sentences = faiss.read_index(str(version / "sentences.faiss"))
         owner = np.load(version / "sentence_owner.npy")
         lexical = LexicalIndex.load(version / "lexical")
+        vocabulary = Vocabulary.load(version / "vocabulary")
     except Exception as exc:  # any damage to the files means the same to the operator
         raise IndexRefused(f"the index at {version} is corrupt or incomplete ({exc})") from exc
     expected = manifest.get("passages")
     counts = {len(passages), dense.ntotal, headings.ntotal, int(lexical.retriever.scores["num_docs"])}
     if counts != {expected} or sentences.ntotal != len(owner) or dense.d != dim:
         raise IndexRefused(f"the index at {version} is corrupt: its parts disagree in size")
-    return Index(version, manifest, roles, passages, dense, headings, sentences, owner, lexical)
+    return Index(
+        version, manifest, roles, passages, dense, headings, sentences, owner, lexical, vocabulary
+    )
 
 
 def _passage_to_dict(p: Passage) -> dict[str, object]:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
 import bm25s
 import numpy as np
 import Stemmer
+
+
+# The longer English list: questions are full of "what", "how", "does" that match nothing.
+STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN_PLUS)
 
 
 @lru_cache(maxsize=1)
@@ -19,7 +23,7 @@ def _stemmer() -> Stemmer.Stemmer:
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
     """Lower-cased, stemmed word tokens with English stop words removed."""
     tokens = bm25s.tokenize(
-        list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
+        list(texts), stopwords=sorted(STOPWORDS), stemmer=_stemmer(), return_ids=False, show_progress=False
     )
     return [list(t) for t in tokens]
 
@@ -46,10 +50,21 @@ class LexicalIndex:
         """The tokens that occur somewhere in the indexed texts."""
         return [t for t in tokens if t in self.vocab and t != ""]
 
+    @property
+    def size(self) -> int:
+        return int(self.retriever.scores["num_docs"])
+
     def scores(self, tokens: Sequence[str]) -> np.ndarray:
         """BM25 score of every indexed text for already tokenised query words."""
         known = self.known(tokens)
-        n_docs = int(self.retriever.scores["num_docs"])
         if not known:
-            return np.zeros(n_docs, dtype=np.float32)
+            return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self.retriever.get_scores(known), dtype=np.float32)
+
+    def weighted_scores(self, terms: Mapping[str, float]) -> np.ndarray:
+        """BM25 with a weight per query term (expansions count less than the words asked)."""
+        total = np.zeros(self.size, dtype=np.float32)
+        for token, weight in terms.items():
+            if token in self.vocab and token:
+                total += weight * np.asarray(self.retriever.get_scores([token]), dtype=np.float32)
+        return total

@@ -88,7 +88,18 @@ class RoleBook:
         # Longest alias first, so "Safe Product Manager" wins over "Product Manager".
         aliases = sorted(self._by_name, key=len, reverse=True)
         alternatives = "|".join(r"\s+".join(map(re.escape, a.split())) for a in aliases)
-        self._pattern = re.compile(rf"(?<![\w-])({alternatives})(?:'?s|es|')?(?![\w-])", re.I)
+        named = rf"(?i:{alternatives})"
+        # Initials of multi-word names ("PO", "PM") count too, in capitals only ("pm" is a time).
+        initials = {
+            _initials(a) for r in self.roles for a in r.names if _initials(a) != a.upper()
+        } - {a.upper() for a in aliases}
+        for role in self.roles:
+            for alias in role.names:
+                if _initials(alias) in initials:
+                    self._by_name.setdefault(_norm(_initials(alias)), role.name)
+        acronyms = "|".join(sorted(initials, key=len, reverse=True))
+        either = f"{named}|{acronyms}" if acronyms else named
+        self._pattern = re.compile(rf"(?<![\w-])({either})(?:'?s|es|')?(?![\w-])")
 
     @classmethod
     def load(cls, path: Path) -> RoleBook:
@@ -183,6 +194,14 @@ class RoleBook:
         if len(ranked) > 1 and ranked[1][1] >= SHARED_RATIO * ranked[0][1]:
             return Attribution(SHARED, probs)
         return Attribution(ranked[0][0], probs)
+
+
+def _initials(name: str) -> str:
+    """"Product Owner" -> "PO"; a name already holding an acronym ("SAFe PM") has none."""
+    words = name.split()
+    if len(words) < 2 or any(sum(c.isupper() for c in w) > 1 for w in words):
+        return name.upper()
+    return "".join(w[0] for w in words).upper()
 
 
 def _norm(name: str) -> str:

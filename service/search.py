@@ -1,16 +1,18 @@
 """Question to ranked, role-attributed passages: hybrid scoring, roles, answer, no-answer.
 
-Every passage gets a fused score from these parts (each in [0, 1]):
+Every passage gets a score from these parts:
 
-- `lexical`: BM25 of the question's words, divided by the best passage's BM25 and scaled by
-  how much of the question's word weight the corpus knows at all;
+- `lexical`: BM25 of the question's words plus corrected typos and near-synonyms from the
+  corpus vocabulary (see `expansion`), weighted by their similarity;
 - `dense`: cosine of question and passage;
 - `sentence`: cosine of question and the passage's best sentence (finer evidence);
-- `heading`: cosine of question and the passage's section path;
-- `role`: how much the passage is about the role(s) the question names.
+- `heading`: cosine of the whole question (role names included) and the section path;
+- `role`: how much the passage is about the role the question names.
 
-Role names are taken out of the question before matching its content, so a question about one
-role is matched on what it asks, and the role is honoured by the `role` part alone.
+The first four are standardised across passages (z-scores) before they are blended, so no part
+wins by its scale alone; the role part is a probability and is added as it is. Role names are
+taken out of the question before its content is matched, so a question about one role is
+matched on what it asks, and the role is honoured by the `role` and `heading` parts.
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ import numpy as np
 
 from service.chunking import Passage
 from service.encoder import Encoder
+from service.expansion import content_words
 from service.index import Index
 from service.lexical import tokenize
 from service.roles import SHARED
 
-# Words that make a question a comparison of roles. General English, not corpus words.
+# Words that make a question a comparison of roles: general English, not corpus words.
 _COMPARISON = re.compile(
     r"\b(?:vs\.?|versus|compared?|comparison|comparing|differ(?:s|ent|ence|ences)?|"
     r"distinguish\w*|contrast|both|either|each role|same)\b",
@@ -41,19 +44,19 @@ _COMPARISON = re.compile(
 class Weights:
     """How the parts of a passage's score are blended; zero turns a part off."""
 
-    lexical: float = 0.35
-    dense: float = 0.25
-    sentence: float = 0.30
-    heading: float = 0.10
-    role: float = 0.25
+    lexical: float = 1.0
+    dense: float = 1.0
+    sentence: float = 1.0
+    heading: float = 0.3
+    role: float = 1.0
 
 
 @dataclass(frozen=True)
 class SearchConfig:
     weights: Weights = field(default_factory=Weights)
-    # No answer below this evidence (best sentence cosine blended with lexical coverage).
-    no_answer_threshold: float = 0.40
-    candidates: int = 10
+    expand: bool = True  # add typo corrections and near-synonyms to the lexical query
+    # Below this evidence (best sentence cosine blended with lexical coverage): no answer.
+    no_answer_threshold: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -77,11 +80,20 @@ class Answer:
 
 
 @dataclass(frozen=True)
-class _Query:
+class Query:
     text: str
     content: str  # the question without its role names
+    words: tuple[str, ...]  # content words, for expansion
     roles: tuple[str, ...]  # roles named, in order of first mention
     comparison: bool
+    only_roles: bool  # the question is nothing but role names
+
+
+@dataclass(frozen=True)
+class _Vectors:
+    content: np.ndarray
+    full: np.ndarray
+    words: np.ndarray
 
 
 class Searcher:
@@ -96,29 +108,30 @@ class Searcher:
         self._headings = index.headings.reconstruct_n(0, n)
         self._sentences = index.sentences.reconstruct_n(0, index.sentences.ntotal)
         self._owner = np.asarray(index.sentence_owner)
-        self._role_matrix = np.array(
+        self._roles = np.array(
             [[dict(p.role_scores).get(r, 0.0) for r in index.roles.names] for p in index.passages],
             dtype=np.float32,
         )
-        self._shared = np.array([p.role == SHARED for p in index.passages])
         self._idf = _idf(index)
 
     def with_config(self, config: SearchConfig) -> Searcher:
+        """The same index and encoder with other settings (for ablations)."""
         clone = object.__new__(Searcher)
         clone.__dict__.update(self.__dict__)
         clone.config = config
         return clone
 
-    def parse(self, question: str) -> _Query:
+    def parse(self, question: str) -> Query:
         roles = self.index.roles
         named = tuple(dict.fromkeys(m.role for m in roles.mentions(question)))
         content = roles.strip_mentions(question)
-        if not re.search(r"\w", content):
-            content = question
+        only_roles = bool(named) and not content_words(content)
+        if only_roles:
+            content = question  # "product owner" alone: match the role's own words
         comparison = len(named) >= 2 or (
             bool(_COMPARISON.search(question)) and len(roles.names) > 1 and len(named) != 1
         )
-        return _Query(question, content, named, comparison)
+        return Query(question, content, tuple(content_words(content)), named, comparison, only_roles)
 
     def search(self, question: str, top_k: int = 5, role: str | None = None) -> Answer:
         return self.search_many([question], top_k, role)[0]
@@ -126,122 +139,141 @@ class Searcher:
     def search_many(
         self, questions: Sequence[str], top_k: int = 5, role: str | None = None
     ) -> list[Answer]:
-        """Answer many questions; they are encoded together, in one call to the encoder."""
+        """Answer many questions; everything they need encoded goes to the encoder at once."""
         started = time.perf_counter()
         queries = [self.parse(q) for q in questions]
-        texts = list(dict.fromkeys(q.content for q in queries))
-        vectors = dict(zip(texts, self.encoder.encode(texts), strict=True)) if texts else {}
-        share = (time.perf_counter() - started) / max(len(queries), 1)
+        texts = list(
+            dict.fromkeys(t for q in queries for t in (q.content, q.text, *q.words))
+        )
+        encoded = dict(zip(texts, self.encoder.encode(texts), strict=True)) if texts else {}
+        shared_ms = (time.perf_counter() - started) * 1000 / max(len(queries), 1)
         answers = []
         for q in queries:
             t0 = time.perf_counter()
-            answer = self._answer(q, vectors[q.content], top_k, role)
-            took = (time.perf_counter() - t0 + share) * 1000
+            vectors = _Vectors(
+                encoded[q.content],
+                encoded[q.text],
+                np.array([encoded[w] for w in q.words]).reshape(len(q.words), -1),
+            )
+            answer = self._answer(q, vectors, top_k, role)
+            took = (time.perf_counter() - t0) * 1000 + shared_ms
             answers.append(replace(answer, took_ms=round(took, 3)))
         return answers
 
-    def _parts(self, q: _Query, vector: np.ndarray) -> dict[str, np.ndarray]:
-        w = self.config.weights
+    def _raw_parts(self, q: Query, v: _Vectors) -> dict[str, np.ndarray]:
         n = len(self.index.passages)
         tokens = tokenize([q.content])[0]
-        known = self.index.lexical.known(tokens)
-        bm25 = self.index.lexical.scores(known)
-        coverage = _coverage(tokens, known, self._idf)
-        lexical = bm25 / bm25.max() * coverage if bm25.max() > 0 else np.zeros(n, np.float32)
-        sentence_cos = self._sentences @ vector
+        terms = (
+            self.index.vocabulary.expand(tokens, q.words, v.words)
+            if self.config.expand
+            else dict.fromkeys(tokens, 1.0)
+        )
         sentence = np.full(n, -1.0, dtype=np.float32)
-        np.maximum.at(sentence, self._owner, sentence_cos)
-        parts = {
-            "lexical": lexical,
-            "dense": np.clip(self._dense @ vector, 0, 1),
-            "sentence": np.clip(sentence, 0, 1),
-            "heading": np.clip(self._headings @ vector, 0, 1),
+        np.maximum.at(sentence, self._owner, self._sentences @ v.content)
+        return {
+            "lexical": self.index.lexical.weighted_scores(terms),
+            "dense": self._dense @ v.content,
+            "sentence": sentence,
+            "heading": self._headings @ v.full,
             "role": self._role_part(q),
         }
-        return {k: v for k, v in parts.items() if getattr(w, k) > 0}
 
-    def _role_part(self, q: _Query) -> np.ndarray:
-        names = self.index.roles.names
-        n = len(self.index.passages)
+    def _role_part(self, q: Query) -> np.ndarray:
         if not q.roles or q.comparison:
-            return np.zeros(n, dtype=np.float32)
-        cols = [names.index(r) for r in q.roles]
-        return self._role_matrix[:, cols].max(axis=1)
+            return np.zeros(len(self.index.passages), dtype=np.float32)
+        names = self.index.roles.names
+        return self._roles[:, [names.index(r) for r in q.roles]].max(axis=1)
 
-    def _answer(self, q: _Query, vector: np.ndarray, top_k: int, role: str | None) -> Answer:
+    def _answer(self, q: Query, v: _Vectors, top_k: int, role: str | None) -> Answer:
         w = self.config.weights
-        parts = self._parts(q, vector)
-        score = sum(getattr(w, k) * v for k, v in parts.items())
-        total = sum(getattr(w, k) for k in parts) or 1.0
-        score = np.asarray(score / total, dtype=np.float32)
-        order = self._rank(q, score, role)
-        evidence = self._evidence(parts, order)
-        no_answer = evidence < self.config.no_answer_threshold
+        raw = self._raw_parts(q, v)
+        parts = {
+            k: getattr(w, k) * (x if k == "role" else _standardise(x))
+            for k, x in raw.items()
+            if getattr(w, k) > 0
+        }
+        fused = np.sum(list(parts.values()), axis=0) if parts else np.zeros(len(raw["dense"]))
+        order = self._rank(q, fused, role)
+        evidence = self._evidence(q, raw, order)
+        scores = 1.0 / (1.0 + np.exp(-fused))
         hits = tuple(
             Hit(
                 passage=self.index.passages[i],
                 rank=rank,
-                score=round(float(score[i]), 4),
-                answer=self._best_sentence(i, vector, q),
-                parts={k: round(float(v[i]) * getattr(w, k) / total, 4) for k, v in parts.items()},
+                score=round(float(scores[i]), 4),
+                answer=self._best_sentence(i, v.content, q),
+                parts={k: round(float(x[i]), 4) for k, x in parts.items()},
             )
             for rank, i in enumerate(order[:top_k], start=1)
         )
-        answer_role = self._answer_role(q, hits) if hits else None
-        confidence = self._confidence(evidence, score, order)
-        return Answer(q.text, answer_role, confidence, bool(no_answer), hits, 0.0)
+        answer_role = self._answer_role(q, hits)
+        confidence = self._confidence(evidence, fused, order)
+        no_answer = evidence < self.config.no_answer_threshold
+        return Answer(q.text, answer_role, confidence, no_answer, hits, 0.0)
 
-    def _rank(self, q: _Query, score: np.ndarray, role: str | None) -> list[int]:
-        order = [int(i) for i in np.argsort(-score, kind="stable")]
+    def _rank(self, q: Query, fused: np.ndarray, role: str | None) -> list[int]:
+        order = [int(i) for i in np.argsort(-fused, kind="stable")]
+        passages = self.index.passages
         if role is not None:
-            return [i for i in order if self.index.passages[i].role in (role, SHARED)]
-        if not q.comparison:
+            return [i for i in order if passages[i].role in (role, SHARED)]
+        if len(q.roles) < 2:
             return order
-        # A comparison leads with the best passage of each role it concerns, then the rest.
-        concerned = q.roles or tuple(self.index.roles.names)
-        leaders = []
-        for r in concerned:
-            best = next((i for i in order if self.index.passages[i].role == r), None)
-            if best is not None:
-                leaders.append(best)
-        shared_first = [i for i in order[:1] if self._shared[i]]
-        head = list(dict.fromkeys(shared_first + sorted(leaders, key=lambda i: -score[i])))
-        return head + [i for i in order if i not in head]
+        # Naming two roles asks for each one's side: lead with the best passage of each.
+        leaders = [
+            best
+            for r in q.roles
+            if (best := next((i for i in order if passages[i].role == r), None)) is not None
+        ]
+        leaders.sort(key=lambda i: -fused[i])
+        return leaders + [i for i in order if i not in leaders]
 
-    def _evidence(self, parts: dict[str, np.ndarray], order: list[int]) -> float:
-        """How well the best passages match the question's content, role names aside."""
-        if not order:
-            return 0.0
+    def _evidence(self, q: Query, raw: dict[str, np.ndarray], order: list[int]) -> float:
+        """How well the corpus matches the question's content, role names aside, in [0, 1].
+
+        The best sentence's cosine among the leading passages, blended with the share of the
+        question's word weight that the corpus knows (unknown words weigh most). A question
+        that is nothing but role names is about the corpus by definition.
+        """
+        if q.only_roles:
+            return 1.0
         top = order[:3]
-        sentence = max(float(parts.get("sentence", parts.get("dense", np.zeros(1)))[i]) for i in top)
-        lexical = max(float(parts["lexical"][i]) for i in top) if "lexical" in parts else sentence
-        return 0.6 * sentence + 0.4 * lexical
+        if not top:
+            return 0.0
+        sentence = max(float(raw["sentence"][i]) for i in top)
+        tokens = tokenize([_COMPARISON.sub(" ", q.content)])[0]
+        coverage = _coverage(tokens, self.index.lexical.known(tokens), self._idf)
+        return 0.7 * max(sentence, 0.0) + 0.3 * coverage
 
-    def _confidence(self, evidence: float, score: np.ndarray, order: list[int]) -> float:
-        """A logistic of the evidence and the lead of the first passage over the second."""
-        margin = float(score[order[0]] - score[order[1]]) if len(order) > 1 else 0.0
-        z = 12.0 * (evidence - self.config.no_answer_threshold) + 8.0 * margin
+    def _confidence(self, evidence: float, fused: np.ndarray, order: list[int]) -> float:
+        """A logistic of the evidence and of the lead of the first passage over the second."""
+        margin = float(fused[order[0]] - fused[order[1]]) if len(order) > 1 else 0.0
+        z = 12.0 * (evidence - self.config.no_answer_threshold) + 0.5 * margin
         return round(1.0 / (1.0 + math.exp(-z)), 4)
 
-    def _answer_role(self, q: _Query, hits: Sequence[Hit]) -> str | None:
+    @staticmethod
+    def _answer_role(q: Query, hits: Sequence[Hit]) -> str | None:
+        if len(q.roles) == 1 and not q.comparison:
+            return q.roles[0]
         if q.comparison:
             return SHARED
-        if len(q.roles) == 1:
-            return q.roles[0]
-        return hits[0].passage.role
+        return hits[0].passage.role if hits else None
 
-    def _best_sentence(self, i: int, vector: np.ndarray, q: _Query) -> str:
+    def _best_sentence(self, i: int, vector: np.ndarray, q: Query) -> str:
         passage = self.index.passages[i]
         rows = np.flatnonzero(self._owner == i)
-        if rows.size == 0:
+        texts = passage.sentence_texts()
+        if rows.size == 0 or not texts:
             return passage.text
         words = set(tokenize([q.content])[0])
-        texts = passage.sentence_texts()
         overlap = np.array(
             [len(words & set(t)) / (len(words) or 1) for t in tokenize(texts)], dtype=np.float32
         )
-        best = int(np.argmax(self._sentences[rows] @ vector + 0.3 * overlap))
-        return texts[best]
+        return texts[int(np.argmax(self._sentences[rows] @ vector + 0.3 * overlap))]
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    sd = float(x.std())
+    return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
 
 
 def _idf(index: Index) -> dict[str, float]:
