@@ -36,6 +36,7 @@ lint: install
 	$(BIN)/ruff check service tests scripts
 	$(BIN)/ruff format --check service tests scripts
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
 
 clean:
 	rm -rf $(VENV) $(INDEX)/v-* $(INDEX)/CURRENT artifacts

@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from service.engine import Engine
+from service.index import IndexRefused
 from service.schemas import (
     MAX_TOP_K,
     AnswerOut,
@@ -18,7 +19,7 @@ from service.schemas import (
     check_question,
 )
 from service.search import Searcher
-from service.settings import Settings
+from service.settings import Settings, get_settings
 
 
 def create_app(settings: Settings, engine: Engine) -> FastAPI:
@@ -118,3 +119,15 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         )
 
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app as `uvicorn --factory service.api:app_from_env` builds it (the Docker image, or
+    several workers, each building its own): settings from ROLEQA_* and the index they name.
+    A refused index stops the start with its one sentence rather than a traceback."""
+    settings = get_settings()
+    try:
+        engine = Engine.open(settings.index_dir, settings.model_path)
+    except IndexRefused as exc:
+        raise SystemExit(f"roleqa: {exc}") from None
+    return create_app(settings, engine)
