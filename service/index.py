@@ -148,6 +148,7 @@ def build(
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         version = root / f"v-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
+        tmp.chmod(0o755)  # mkdtemp makes it private; the server may run as another user
         tmp.rename(version)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -177,14 +178,17 @@ def prune(root: Path, keep: int = KEEP_VERSIONS) -> None:
 
 def resolve(path: Path) -> Path:
     """The version folder that `path` (an index root or a version folder) stands for."""
-    if (path / "manifest.json").is_file():
-        return path
-    pointer = path / CURRENT
-    if not pointer.is_file():
-        raise IndexRefused(
-            f"there is no index at {path}: build one with `roleqa build --index {path}`"
-        )
-    version = path / pointer.read_text(encoding="utf-8").strip()
+    try:
+        if (path / "manifest.json").is_file():
+            return path
+        pointer = path / CURRENT
+        if not pointer.is_file():
+            raise IndexRefused(
+                f"there is no index at {path}: build one with `roleqa build --index {path}`"
+            )
+        version = path / pointer.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise IndexRefused(f"the index at {path} cannot be read ({exc.strerror})") from exc
     if not (version / "manifest.json").is_file():
         raise IndexRefused(f"the index at {path} points to {version.name}, which is missing")
     return version

@@ -124,13 +124,16 @@ class Searcher:
     def parse(self, question: str) -> Query:
         roles = self.index.roles
         named = tuple(dict.fromkeys(m.role for m in roles.mentions(question)))
-        content = roles.strip_mentions(question)
-        only_roles = bool(named) and not content_words(content)
-        if only_roles:
-            content = question  # "product owner" alone: match the role's own words
         comparison = len(named) >= 2 or (
             bool(_COMPARISON.search(question)) and len(roles.names) > 1 and len(named) != 1
         )
+        content = roles.strip_mentions(question)
+        if comparison:
+            # "vs", "differ", "both" say how to arrange the answer, not what it is about.
+            content = _COMPARISON.sub(" ", content)
+        only_roles = bool(named) and not content_words(content)
+        if not content_words(content):
+            content = question  # "product owner" alone: match the role's own words
         return Query(question, content, tuple(content_words(content)), named, comparison, only_roles)
 
     def search(self, question: str, top_k: int = 5, role: str | None = None) -> Answer:
@@ -153,7 +156,9 @@ class Searcher:
             vectors = _Vectors(
                 encoded[q.content],
                 encoded[q.text],
-                np.array([encoded[w] for w in q.words]).reshape(len(q.words), -1),
+                np.array([encoded[w] for w in q.words], dtype=np.float32).reshape(
+                    len(q.words), self.encoder.dim
+                ),
             )
             answer = self._answer(q, vectors, top_k, role)
             took = (time.perf_counter() - t0) * 1000 + shared_ms
@@ -218,12 +223,13 @@ class Searcher:
             return [i for i in order if passages[i].role in (role, SHARED)]
         if len(q.roles) < 2:
             return order
-        # Naming two roles asks for each one's side: lead with the best passage of each.
-        leaders = [
-            best
-            for r in q.roles
-            if (best := next((i for i in order if passages[i].role == r), None)) is not None
-        ]
+        # Naming two roles asks for each one's side: lead with the best passage of each, after
+        # a passage about them jointly if that is the best match of all.
+        leaders = [order[0]] if passages[order[0]].role == SHARED else []
+        for r in q.roles:
+            best = next((i for i in order if passages[i].role == r), None)
+            if best is not None:
+                leaders.append(best)
         leaders.sort(key=lambda i: -fused[i])
         return leaders + [i for i in order if i not in leaders]
 
@@ -240,7 +246,7 @@ class Searcher:
         if not top:
             return 0.0
         sentence = max(float(raw["sentence"][i]) for i in top)
-        tokens = tokenize([_COMPARISON.sub(" ", q.content)])[0]
+        tokens = tokenize([q.content])[0]
         coverage = _coverage(tokens, self.index.lexical.known(tokens), self._idf)
         return 0.7 * max(sentence, 0.0) + 0.3 * coverage
 
