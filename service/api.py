@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from service.engine import Engine
@@ -20,6 +21,7 @@ from service.schemas import (
 )
 from service.search import Searcher
 from service.settings import Settings, get_settings
+from service.web import router as web_router
 
 
 def create_app(settings: Settings, engine: Engine) -> FastAPI:
@@ -31,6 +33,16 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     )
     app.state.engine = engine
     app.state.settings = settings
+    if settings.cors_origins:
+        # Intranet pages on these origins may call the API from a browser; by default none may.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type"],
+            max_age=600,
+        )
+    app.include_router(web_router())
 
     def searcher(request: Request) -> Searcher:
         return request.app.state.engine.searcher  # type: ignore[no-any-return]

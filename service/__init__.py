@@ -1,0 +1,1 @@
+"""roleqa: role-attributed question answering over your own documents."""
