@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from service.documents import BULLET, Block, Document
+from service.documents import Block, Document
 
 MAX_PASSAGE_CHARS = 1200
 # Blocks shorter than this are joined to a same-section neighbour: a lone one-line list item or
@@ -62,11 +62,7 @@ def _trimmed(text: str, start: int, end: int, offset: int) -> Iterator[Span]:
         return
     lead = len(piece) - len(piece.lstrip())
     trail = len(piece) - len(piece.rstrip())
-    s, e = start + lead, end - trail
-    bullet = BULLET.match(text, s)
-    if bullet and bullet.end() < e:
-        s = bullet.end()
-    yield Span(s + offset, e + offset)
+    yield Span(start + lead + offset, end - trail + offset)
 
 
 def _pack(sentences: Sequence[Span], limit: int) -> Iterator[list[Span]]:

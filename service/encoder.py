@@ -46,7 +46,7 @@ class TorchEncoder:
             raise RuntimeError(f"no sentence-transformers model at {path}")
         self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self.model_id = MODEL_ID
-        dim = self.model.get_sentence_embedding_dimension()
+        dim = self.model.get_embedding_dimension()
         if dim is None:
             raise RuntimeError(f"the model at {path} does not say its embedding dimension")
         self.dim = int(dim)

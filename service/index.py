@@ -84,8 +84,14 @@ def make_passages(corpus: Path, roles: RoleBook) -> tuple[list[Passage], dict[st
         titles[doc.source] = doc.title
         chunks = chunk_document(doc)
         for p in chunks:
-            context = [q.text for q in chunks if q.section == p.section and q is not p]
-            attribution = roles.attribute(p.text, p.section, context)
+            section = [q.text for q in chunks if q.section == p.section and q is not p]
+            parent = [
+                q.text
+                for q in chunks
+                if p.section[:-1] and q.section[: len(p.section) - 1] == p.section[:-1]
+                and q.section != p.section
+            ]
+            attribution = roles.attribute(p.text, p.section, (section, parent))
             passages.append(
                 replace(p, role=attribution.role, role_scores=tuple(attribution.scores.items()))
             )

@@ -6,7 +6,7 @@ its sentences, not a role it merely sets itself against ("Unlike the X, the Y ..
 - the nearest heading that names roles counts most, an outer one less;
 - a mention that opens a sentence or main clause counts more than one inside it;
 - a mention inside a leading contrast clause ("Unlike X, ...", "While X ..., ...") barely counts;
-- mentions elsewhere in the same section break ties for passages that name no role.
+- a passage that names no role takes the roles named around it: its section, then the parent.
 
 When two roles weigh about the same, the passage is "shared"; when none is found, `None`.
 """
@@ -171,19 +171,30 @@ class RoleBook:
         return weights
 
     def attribute(
-        self, text: str, section: Sequence[str] = (), context: Iterable[str] = ()
+        self, text: str, section: Sequence[str] = (), context: Sequence[Sequence[str]] = ()
     ) -> Attribution:
-        """The role `text` is about, given its section path and the rest of its section."""
+        """The role `text` is about, given its section path and its surroundings.
+
+        `context` holds tiers of neighbouring texts, nearest first (the rest of the section,
+        then the rest of the parent section): a tier is read only when nothing nearer names a
+        role.
+        """
         scores = {name: 0.0 for name in self.names}
-        headings = [h for h in reversed(section) if self.mentions(h)]
+        # A heading that sets a role against another ("Compared with the X") does not make
+        # the section about X: it passes the weight on to the next heading out.
+        headings = [
+            h for h in reversed(section) if self.mentions(h) and not _CONTRAST_OPENERS.match(h)
+        ]
         for heading, weight in zip(headings, HEADING_WEIGHTS, strict=False):
             found = {m.role for m in self.mentions(heading)}
             for role in found:
                 scores[role] += weight / len(found)
         for role, w in self._weigh_text(text).items():
             scores[role] += w
-        if not any(scores.values()):
-            for other in context:
+        for tier in context:
+            if any(scores.values()):
+                break
+            for other in tier:
                 for role, w in self._weigh_text(other).items():
                     scores[role] += CONTEXT_WEIGHT * w
         total = sum(scores.values())

@@ -48,7 +48,7 @@ class Weights:
     dense: float = 1.0
     sentence: float = 1.0
     heading: float = 0.3
-    role: float = 1.0
+    role: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -251,9 +251,14 @@ class Searcher:
         return 0.7 * max(sentence, 0.0) + 0.3 * coverage
 
     def _confidence(self, evidence: float, fused: np.ndarray, order: list[int]) -> float:
-        """A logistic of the evidence and of the lead of the first passage over the second."""
-        margin = float(fused[order[0]] - fused[order[1]]) if len(order) > 1 else 0.0
-        z = 12.0 * (evidence - self.config.no_answer_threshold) + 0.5 * margin
+        """A logistic of the evidence, lifted by the first passage's lead over the second.
+
+        It crosses 0.5 exactly at the no-answer threshold, so `no_answer` and a confidence
+        under one half always go together.
+        """
+        z = 12.0 * (evidence - self.config.no_answer_threshold)
+        if z >= 0 and len(order) > 1:
+            z += 0.5 * float(fused[order[0]] - fused[order[1]])
         return round(1.0 / (1.0 + math.exp(-z)), 4)
 
     @staticmethod

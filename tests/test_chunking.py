@@ -1,0 +1,66 @@
+"""Blocks to passages: within one section, encoder-sized, exact offsets, sentence spans."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.chunking import MAX_PASSAGE_CHARS, chunk_document, split_sentences
+from service.documents import parse, parse_markdown, read_corpus
+from tests.conftest import CORPUS, DATA
+
+
+def test_passage_never_crosses_a_heading_and_stays_paragraph_sized() -> None:
+    for folder in (CORPUS, DATA / "clinic"):
+        for doc in read_corpus(folder):
+            blocks = {(b.start, b.end): b.section for b in doc.blocks}
+            for p in chunk_document(doc):
+                assert doc.text[p.start : p.end] == p.text
+                assert len(p.text) <= MAX_PASSAGE_CHARS
+                inside = [s for (a, b), s in blocks.items() if a < p.end and p.start < b]
+                assert set(inside) == {p.section}
+
+
+def test_a_long_paragraph_is_split_at_sentence_boundaries() -> None:
+    sentence = "The clerk files every form in the right drawer before noon. "
+    text = "## Clerk\n\n" + sentence * 40
+    passages = chunk_document(parse_markdown("c.md", text))
+    assert len(passages) > 1
+    for p in passages:
+        assert p.text.endswith("noon.") and len(p.text) <= MAX_PASSAGE_CHARS
+
+
+def test_short_neighbours_of_a_section_ride_together() -> None:
+    text = "## Tips\n\n- one\n\n- two\n\nA longer paragraph that explains the tips in detail and more.\n"
+    passages = chunk_document(parse_markdown("t.md", text))
+    assert len(passages) == 1 and passages[0].text.startswith("- one")
+
+
+def test_sentences_skip_abbreviations_and_end_at_list_items() -> None:
+    text = "Use tools, e.g. a hammer. Then rest.\n- first item\n- second item"
+    assert [text[s.start : s.end] for s in split_sentences(text)] == [
+        "Use tools, e.g. a hammer.",
+        "Then rest.",
+        "- first item",
+        "- second item",
+    ]
+
+
+def test_passage_ids_are_stable_and_sequential() -> None:
+    doc = read_corpus(CORPUS)[0]
+    ids = [p.id for p in chunk_document(doc)]
+    assert ids == [f"safe-pm-vs-po#{n}" for n in range(1, len(ids) + 1)]
+
+
+words = st.text(alphabet="abcdefghij .!?\n-#", min_size=0, max_size=400)
+
+
+@settings(max_examples=150, deadline=None)
+@given(words, st.sampled_from(["x.txt", "x.md"]), st.integers(min_value=20, max_value=300))
+def test_passages_and_sentences_are_exact_slices(text: str, name: str, limit: int) -> None:
+    doc = parse(name, text)
+    for p in chunk_document(doc, max_chars=limit, min_chars=limit // 4):
+        assert text[p.start : p.end] == p.text
+        assert len(p.text) <= limit
+        for s in p.sentences:
+            assert p.start <= s.start < s.end <= p.end

@@ -1,0 +1,74 @@
+"""Corpus files to documents: headings, paragraphs, lists, noise, exact offsets."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.documents import parse, parse_markdown, parse_plain_text
+from tests.conftest import CORPUS
+
+
+def test_plain_text_title_sections_and_levels_follow_the_layout() -> None:
+    doc = parse_plain_text("a.txt", (CORPUS / "safe-pm-vs-po.txt").read_text(encoding="utf-8"))
+    assert doc.title == "Safe Product Manager vs Product Owner: Key Differences Explained"
+    assert doc.blocks[0].section == ()  # the introduction sits under the title alone
+    assert doc.blocks[1].section == (
+        "Understanding the Roles: Safe Product Manager and Product Owner",
+        "Defining the Safe Product Manager",
+    )
+    assert len(doc.blocks) == 36
+
+
+def test_two_blank_lines_close_a_section_and_link_lists_are_noise() -> None:
+    text = (
+        "Guide\n\nIntro paragraph that says something.\n\nTopic\n\nBody of the topic.\n\n\n"
+        "Closing words after a gap.\n\nAdditional resources\nAdditional resources\n"
+    )
+    doc = parse_plain_text("g.txt", text)
+    assert [(b.text, b.section) for b in doc.blocks] == [
+        ("Intro paragraph that says something.", ()),
+        ("Body of the topic.", ("Topic",)),
+        ("Closing words after a gap.", ()),
+    ]
+
+
+def test_markdown_headings_nest_and_hard_wrapped_paragraphs_stay_whole() -> None:
+    text = (
+        "# Handbook\n\nIntro line one\nwrapped onto line two.\n\n## Nurse\n\n### Duties\n\n"
+        "- first duty\n- second duty\n\n## Clerk\n\nFiles things.\n"
+    )
+    doc = parse_markdown("h.md", text)
+    assert doc.title == "Handbook"
+    assert [(b.text, b.section) for b in doc.blocks] == [
+        ("Intro line one\nwrapped onto line two.", ()),
+        ("- first duty\n- second duty", ("Nurse", "Duties")),
+        ("Files things.", ("Clerk",)),
+    ]
+
+
+def test_markdown_fences_are_not_headings() -> None:
+    doc = parse_markdown("f.md", "## Setup\n\n```\n# not a heading\n```\n")
+    assert doc.blocks[0].text == "```\n# not a heading\n```"
+    assert doc.blocks[0].section == ("Setup",)
+
+
+def test_setext_headings_are_headings() -> None:
+    doc = parse_markdown("s.md", "Roles\n=====\n\nBody text here.\n")
+    assert doc.blocks[0].section == ("Roles",)
+
+
+line = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"),
+    max_size=60,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(line, max_size=30), st.sampled_from(["doc.txt", "doc.md"]))
+def test_every_block_is_an_exact_slice_of_its_source(lines: list[str], name: str) -> None:
+    text = "\n".join(lines)
+    doc = parse(name, text)
+    for block in doc.blocks:
+        assert text[block.start : block.end] == block.text
+        assert block.text.strip() == block.text and block.text

@@ -1,0 +1,122 @@
+"""The built artifact: what it records, how it round-trips, and every refusal."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from service.encoder import MODEL_ID, Encoder
+from service.index import (
+    CURRENT,
+    IndexRefused,
+    build,
+    load,
+    prune,
+    resolve,
+    versions,
+)
+from tests.conftest import CORPUS
+
+
+def fresh_copy(index_dir: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "index"
+    shutil.copytree(index_dir, target)
+    return target
+
+
+def test_manifest_records_what_the_index_was_built_from(index_dir: Path) -> None:
+    manifest = json.loads((resolve(index_dir) / "manifest.json").read_text())
+    assert manifest["format_version"] == 1
+    assert manifest["model"] == {"id": MODEL_ID, "dim": 384}
+    assert manifest["corpus"]["dir"] == str(CORPUS.resolve())
+    assert set(manifest["corpus"]["files"]) == {"safe-pm-vs-po.txt"}
+    assert len(manifest["corpus"]["roles_sha256"]) == 64
+    assert manifest["passages"] == 36
+    assert {"faiss-cpu", "bm25s", "numpy"} <= set(manifest["libraries"])
+    assert manifest["built_at"]
+
+
+def test_index_round_trips(index_dir: Path) -> None:
+    index = load(index_dir, MODEL_ID, 384)
+    text = (CORPUS / "safe-pm-vs-po.txt").read_text(encoding="utf-8")
+    assert len(index.passages) == index.dense.ntotal == 36
+    assert all(text[p.start : p.end] == p.text for p in index.passages)
+    assert all(p.role is not None and p.role_scores for p in index.passages)
+    assert index.roles.names == ["SAFe Product Manager", "Product Owner"]
+
+
+def test_missing_index_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(IndexRefused, match="there is no index"):
+        load(tmp_path / "nowhere", MODEL_ID, 384)
+
+
+def test_corrupt_manifest_is_refused(index_dir: Path, tmp_path: Path) -> None:
+    root = fresh_copy(index_dir, tmp_path)
+    (resolve(root) / "manifest.json").write_text("{not json")
+    with pytest.raises(IndexRefused, match="corrupt manifest"):
+        load(root, MODEL_ID, 384)
+
+
+def test_truncated_vectors_are_refused(index_dir: Path, tmp_path: Path) -> None:
+    root = fresh_copy(index_dir, tmp_path)
+    faiss_file = resolve(root) / "dense.faiss"
+    faiss_file.write_bytes(faiss_file.read_bytes()[:1000])
+    with pytest.raises(IndexRefused, match="corrupt or incomplete"):
+        load(root, MODEL_ID, 384)
+
+
+def test_missing_part_is_refused(index_dir: Path, tmp_path: Path) -> None:
+    root = fresh_copy(index_dir, tmp_path)
+    (resolve(root) / "passages.jsonl").unlink()
+    with pytest.raises(IndexRefused, match="corrupt or incomplete"):
+        load(root, MODEL_ID, 384)
+
+
+def test_index_of_another_model_is_refused(index_dir: Path) -> None:
+    with pytest.raises(IndexRefused, match="built with model"):
+        load(index_dir, "another/model", 384)
+    with pytest.raises(IndexRefused, match="built with model"):
+        load(index_dir, MODEL_ID, 768)
+
+
+def test_stale_index_is_refused_and_rebuilt(tmp_path: Path, encoder: Encoder) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    root = tmp_path / "index"
+    build(corpus, root, encoder)
+    load(root, MODEL_ID, 384)
+    with (corpus / "safe-pm-vs-po.txt").open("a") as f:
+        f.write("\n\nOne more paragraph about the Product Owner.\n")
+    with pytest.raises(IndexRefused, match="stale"):
+        load(root, MODEL_ID, 384)
+    build(corpus, root, encoder)
+    assert any("One more paragraph" in p.text for p in load(root, MODEL_ID, 384).passages)
+    (corpus / "roles.toml").write_text('[[role]]\nname = "Product Owner"\n')
+    with pytest.raises(IndexRefused, match="roles.toml has changed"):
+        load(root, MODEL_ID, 384)
+
+
+def test_builds_switch_the_pointer_and_keep_two_versions(index_dir: Path, tmp_path: Path) -> None:
+    root = fresh_copy(index_dir, tmp_path)
+    first = resolve(root)
+    for n in range(3):
+        (root / f"v-29990101T00000{n}Z").mkdir()
+        shutil.copytree(first, root / f"v-29990101T00000{n}Z", dirs_exist_ok=True)
+    (root / CURRENT).write_text("v-29990101T000002Z\n")
+    prune(root)
+    assert [v.name for v in versions(root)] == ["v-29990101T000001Z", "v-29990101T000002Z"]
+    assert resolve(root).name == "v-29990101T000002Z"
+
+
+def test_build_refuses_a_corpus_without_roles_or_documents(tmp_path: Path, encoder: Encoder) -> None:
+    with pytest.raises(IndexRefused, match="does not exist"):
+        build(tmp_path / "none", tmp_path / "i", encoder)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(IndexRefused, match="no roles.toml"):
+        build(tmp_path / "empty", tmp_path / "i", encoder)
+    (tmp_path / "empty" / "roles.toml").write_text('[[role]]\nname = "A"\n')
+    with pytest.raises(IndexRefused, match=r"no \.txt or \.md files"):
+        build(tmp_path / "empty", tmp_path / "i", encoder)

@@ -1,0 +1,136 @@
+"""The role book: mentions through names and aliases, and what a passage is about."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from service.documents import parse_markdown
+from service.evaluation import locate_paragraphs
+from service.index import make_passages
+from service.roles import SHARED, RoleBook
+from tests.conftest import CORPUS, DATA, SHARED as SHARED_DIR
+
+SCRUM = RoleBook.from_dict(
+    {
+        "role": [
+            {"name": "Product Owner", "aliases": ["PO"]},
+            {"name": "Scrum Master", "aliases": []},
+            {"name": "Developers", "aliases": ["Developer", "dev team"]},
+        ]
+    }
+)
+
+
+def roles_of(book: RoleBook, text: str) -> list[str]:
+    return [m.role for m in book.mentions(text)]
+
+
+def test_mentions_are_case_insensitive_plural_and_on_word_boundaries() -> None:
+    book = RoleBook.load(CORPUS / "roles.toml")
+    assert roles_of(book, "Safe product managers and POs") == [
+        "SAFe Product Manager",
+        "Product Owner",
+    ]
+    assert roles_of(book, "the Product Owner's backlog") == ["Product Owner"]
+    assert roles_of(book, "a SAFe PM") == ["SAFe Product Manager"]
+    assert roles_of(book, "POTATO, repo, typo") == []
+
+
+def test_initials_of_long_names_count_only_in_capitals() -> None:
+    book = RoleBook.load(CORPUS / "roles.toml")
+    assert roles_of(book, "what does the PM do?") == ["SAFe Product Manager"]
+    assert roles_of(book, "the meeting is at 5 pm") == []
+    assert roles_of(SCRUM, "ask the SM") == ["Scrum Master"]
+
+
+def test_longest_alias_wins() -> None:
+    book = RoleBook.load(CORPUS / "roles.toml")
+    mentions = book.mentions("A Safe Product Manager leads.")
+    assert [(m.role, m.start, m.end) for m in mentions] == [("SAFe Product Manager", 2, 22)]
+
+
+def test_strip_mentions_leaves_the_rest_of_the_question() -> None:
+    assert SCRUM.strip_mentions("What does the Scrum Master coach?") == "What does the coach?"
+
+
+def test_a_contrasted_role_is_not_what_the_passage_is_about() -> None:
+    text = "Unlike the Scrum Master, the Product Owner orders the backlog."
+    assert SCRUM.attribute(text).role == "Product Owner"
+
+
+def test_heading_outweighs_passing_mentions() -> None:
+    text = "They work with the Scrum Master and the Developers every day."
+    assert SCRUM.attribute(text, ("Accountabilities", "Product Owner")).role == "Product Owner"
+
+
+def test_a_contrast_heading_passes_on_to_its_parent() -> None:
+    text = "They never write code."
+    section = ("The Scrum Master", "Compared with the Developers")
+    assert SCRUM.attribute(text, section).role == "Scrum Master"
+
+
+def test_joint_and_unattributed_passages() -> None:
+    assert SCRUM.attribute("The Product Owner and the Scrum Master plan together.").role == SHARED
+    assert SCRUM.attribute("Coffee is in the kitchen.").role is None
+    neighbours = (["The Developers build it."],)
+    assert SCRUM.attribute("It happens daily.", context=neighbours).role == "Developers"
+
+
+def test_every_bundled_passage_has_its_paragraphs_gold_role() -> None:
+    passages, _ = make_passages(CORPUS, RoleBook.load(CORPUS / "roles.toml"))
+    text = (CORPUS / "safe-pm-vs-po.txt").read_text(encoding="utf-8")
+    gold = locate_paragraphs(SHARED_DIR / "eval" / "paragraph_roles.jsonl", {"safe-pm-vs-po.txt": text})
+    assert len(gold) == 36
+    for paragraph in gold:
+        inside = [p for p in passages if p.start < paragraph.end and paragraph.start < p.end]
+        assert inside and all(p.role == paragraph.role for p in inside), paragraph
+
+
+def test_a_markdown_corpus_with_four_roles_gets_its_gold_roles() -> None:
+    folder = DATA / "clinic"
+    passages, _ = make_passages(folder, RoleBook.load(folder / "roles.toml"))
+    texts = {p.source: (folder / p.source).read_text(encoding="utf-8") for p in passages}
+    gold = locate_paragraphs(folder / "paragraph_roles.jsonl", texts)
+    judged = 0
+    for p in passages:
+        roles = {g.role for g in gold if g.source == p.source and g.start < p.end and p.start < g.end}
+        if len(roles) == 1:
+            judged += 1
+            assert p.role == roles.pop(), p.text[:80]
+    assert judged >= 40
+
+
+def test_three_roles_with_deeper_headings() -> None:
+    text = (
+        "# Team guide\n\n## Scrum Master\n\n### Coaching\n\nThey coach the team on Scrum.\n\n"
+        "### Compared with the Product Owner\n\nThey never order the backlog.\n\n"
+        "## Developers\n\nDevelopers build the increment with the Product Owner nearby.\n\n"
+        "## Events\n\nThe Product Owner, the Scrum Master and the Developers meet at the review.\n"
+    )
+    doc = parse_markdown("guide.md", text)
+    got = [SCRUM.attribute(b.text, b.section).role for b in doc.blocks]
+    assert got == ["Scrum Master", "Scrum Master", "Developers", SHARED]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, r"needs \[\[role\]\]"),
+        ({"role": [{"aliases": ["x"]}]}, "needs a name"),
+        ({"role": [{"name": "A"}, {"name": "a"}]}, "twice"),
+        ({"role": [{"name": "shared"}]}, "reserved"),
+        ({"role": [{"name": "A", "aliases": "B"}]}, "list of strings"),
+    ],
+)
+def test_a_bad_role_book_is_refused_with_a_reason(data: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        RoleBook.from_dict(data)
+
+
+def test_role_book_round_trips_through_a_dict(tmp_path: Path) -> None:
+    book = RoleBook.load(CORPUS / "roles.toml")
+    again = RoleBook.from_dict(json.loads(json.dumps(book.to_dict())))
+    assert again.roles == book.roles

@@ -1,0 +1,88 @@
+"""Role-aware hybrid search, through the real model and index."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from service.engine import Engine
+from service.roles import SHARED
+from service.search import SearchConfig, Weights
+
+
+def test_a_question_about_one_role_prefers_its_passages(engine: Engine) -> None:
+    s = engine.searcher
+    for role, question in [
+        ("Product Owner", "how does the product owner work with stakeholders"),
+        ("SAFe Product Manager", "how does the SAFe PM work with stakeholders"),
+    ]:
+        answer = s.search(question, 2)
+        assert answer.answer_role == role
+        assert all(h.passage.role == role for h in answer.hits)
+
+
+def test_the_role_name_does_not_drown_the_question(engine: Engine) -> None:
+    answer = engine.searcher.search("Product Owner negotiation skills", 1)
+    assert "negotiation" in answer.hits[0].passage.text
+
+
+def test_a_comparison_leads_with_each_role(engine: Engine) -> None:
+    answer = engine.searcher.search("SAFe PM vs PO: decision making", 4)
+    assert answer.answer_role == SHARED
+    lead = {h.passage.role for h in answer.hits[:2]}
+    assert {"SAFe Product Manager", "Product Owner"} <= lead | {h.passage.role for h in answer.hits[:3]}
+
+
+def test_who_questions_take_the_role_of_the_best_passage(engine: Engine) -> None:
+    answer = engine.searcher.search("Who oversees several agile release trains?", 3)
+    assert answer.answer_role == "SAFe Product Manager"
+    assert answer.hits[0].passage.role == "SAFe Product Manager"
+
+
+def test_out_of_scope_questions_get_no_answer_and_low_confidence(engine: Engine) -> None:
+    for question in ["what is the capital of France", "when does the canteen open"]:
+        answer = engine.searcher.search(question)
+        assert answer.no_answer and answer.confidence < 0.5, question
+    for question in ["backlog", "who is the voice of the customer?", "SAFe PM"]:
+        answer = engine.searcher.search(question)
+        assert not answer.no_answer and answer.confidence > 0.5, question
+
+
+def test_the_answer_is_a_sentence_of_the_passage_that_fits(engine: Engine) -> None:
+    hit = engine.searcher.search("Which role has its roots in Scrum?", 1).hits[0]
+    assert hit.answer in hit.passage.sentence_texts()
+    assert "Scrum" in hit.answer
+
+
+def test_typos_and_other_words_still_find_the_passage(engine: Engine) -> None:
+    hit = engine.searcher.search("backlog reorderring", 1).hits[0]
+    assert "reorder the backlog" in hit.passage.text
+
+
+def test_many_questions_at_once_equal_one_by_one(engine: Engine) -> None:
+    questions = ["backlog", "who manages budgets?", "backlog", "what is the capital of France"]
+    together = engine.searcher.search_many(questions, 3)
+    for q, a in zip(questions, together, strict=True):
+        alone = engine.searcher.search(q, 3)
+        assert [h.passage.id for h in a.hits] == [h.passage.id for h in alone.hits]
+        assert (a.answer_role, a.no_answer, a.confidence) == (
+            alone.answer_role,
+            alone.no_answer,
+            alone.confidence,
+        )
+
+
+def test_role_filter_keeps_only_that_role_and_shared(engine: Engine) -> None:
+    answer = engine.searcher.search("stakeholders", 10, role="Product Owner")
+    assert answer.hits and {h.passage.role for h in answer.hits} <= {"Product Owner", SHARED}
+
+
+def test_explain_parts_add_up_to_the_ranking(engine: Engine) -> None:
+    hits = engine.searcher.search("portfolio roadmap", 5).hits
+    totals = [sum(h.parts.values()) for h in hits]
+    assert totals == sorted(totals, reverse=True)
+
+
+def test_turning_a_part_off_removes_it(engine: Engine) -> None:
+    config = SearchConfig(weights=replace(Weights(), dense=0, role=0))
+    hit = engine.searcher.with_config(config).search("portfolio roadmap", 1).hits[0]
+    assert set(hit.parts) == {"lexical", "sentence", "heading"}
