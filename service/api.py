@@ -1,20 +1,32 @@
 """The FastAPI app factory: a thin HTTP layer over the engine."""
 
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from service import metrics
+from service.access import KeyRing, RateLimit, client_host, guard, is_loopback
 from service.engine import Engine
-from service.index import IndexRefused
+from service.errors import ERROR_RESPONSES, body_problem, error_response, install, without_paths
+from service.index import CURRENT, IndexRefused
+from service.middleware import BodyLimit, RequestContext, WorkLimit
 from service.schemas import (
     MAX_TOP_K,
     AnswerOut,
     AskIn,
     Health,
     Ready,
+    ReloadOut,
     RoleOut,
     RolesOut,
     check_question,
@@ -23,29 +35,56 @@ from service.search import Searcher
 from service.settings import Settings, get_settings
 from service.web import router as web_router
 
+log = logging.getLogger("roleqa")
+
+# Open to all, without key or rate limit: probes, and the search page with its script.
+# /docs and /openapi.json are open too (FastAPI serves them outside the routes): the schema
+# is no secret.
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/", "/widget.js"})
+# Cheap and needed most when the service is busiest: never turned away by the work limit.
+PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
 
 def create_app(settings: Settings, engine: Engine) -> FastAPI:
+    keys = KeyRing(k.get_secret_value() for k in settings.api_keys)
+    keyless = {"/search"} if settings.public_search else set()
     app = FastAPI(
         title="roleqa",
         version="0.1.0",
         description="Answers questions with passages of the source documents, each attributed "
         "to the role it is about.",
+        dependencies=[Depends(guard(keys, RateLimit(settings.rate_limit), OPEN_PATHS, keyless))],
+        responses=ERROR_RESPONSES,
+        lifespan=_watching(engine, settings.watch_index_s),
     )
     app.state.engine = engine
     app.state.settings = settings
+    install(app, OPEN_PATHS)
+    metrics.serve_index(lambda: engine.searcher.index)
+    app.add_middleware(
+        WorkLimit,
+        max_in_flight=settings.max_in_flight,
+        timeout_s=settings.request_timeout_s,
+        exempt=PROBE_PATHS,
+    )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         # Intranet pages on these origins may call the API from a browser; by default none may.
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
             max_age=600,
         )
+    app.add_middleware(RequestContext)
     app.include_router(web_router())
 
     def searcher(request: Request) -> Searcher:
-        return request.app.state.engine.searcher  # type: ignore[no-any-return]
+        """The searcher this request keeps to its end, whatever reloads meanwhile."""
+        s: Searcher = request.app.state.engine.searcher
+        request.state.index_version = s.index.version
+        return s
 
     SearcherDep = Annotated[Searcher, Depends(searcher)]
 
@@ -59,7 +98,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         return canonical
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
             {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
             for e in exc.errors()
@@ -67,6 +106,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(x) for x in first["loc"] if x not in ("body", "query"))
         detail = f"{where}: {first['msg']}" if where else str(first["msg"])
+        detail = body_problem(exc.errors(), request.headers.get("content-type")) or detail
         return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
 
     @app.get("/search", response_model=AnswerOut, tags=["search"])
@@ -130,6 +170,48 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
             files=sorted(corpus["files"]),
         )
 
+    @app.get("/metrics", response_class=PlainTextResponse, tags=["ops"])
+    def metrics_text() -> Response:
+        """Prometheus text format: requests, latency, answers, cache, the index in use."""
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post(
+        "/admin/reload",
+        response_model=ReloadOut,
+        tags=["admin"],
+        responses={
+            403: error_response("Reloading from this address is not allowed."),
+            409: error_response("The new index was refused; the old one still serves."),
+        },
+    )
+    def reload(request: Request) -> ReloadOut:
+        """Serve the index version the index pointer names now (after `roleqa build`).
+
+        The new version must load and pass a self-check; if it does not, it is refused and the
+        one in use goes on serving. Needs an API key; while none are set, only this machine
+        (loopback) may reload.
+        """
+        if not keys.required and not is_loopback(client_host(request)):
+            raise HTTPException(
+                403, "reloading is allowed only from this machine while ROLEQA_API_KEYS is unset"
+            )
+        try:
+            done = request.app.state.engine.reload()
+        except IndexRefused as exc:
+            metrics.record_reload("refused")
+            log.warning("reload refused: %s", exc)
+            serving = request.app.state.engine.searcher.index.version
+            raise HTTPException(
+                409, f"{without_paths(str(exc))}; still serving {serving}"
+            ) from None
+        metrics.record_reload("changed" if done.changed else "unchanged")
+        return ReloadOut(
+            previous=done.previous,
+            version=done.current,
+            passages=done.passages,
+            changed=done.changed,
+        )
+
     return app
 
 
@@ -143,3 +225,48 @@ def app_from_env() -> FastAPI:
     except IndexRefused as exc:
         raise SystemExit(f"roleqa: {exc}") from None
     return create_app(settings, engine)
+
+
+def _watching(
+    engine: Engine, every_s: float
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """A lifespan that, if `every_s` > 0, polls the index pointer and reloads when it moves."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_watch(engine, every_s)) if every_s > 0 else None
+        yield
+        if task is not None:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+    return lifespan
+
+
+async def _watch(engine: Engine, every_s: float) -> None:
+    """A refused version is logged once, and tried again only when the pointer moves again."""
+    pointer = engine.index_dir / CURRENT
+    seen = _stamp(pointer)
+    while True:
+        await asyncio.sleep(every_s)
+        if (stamp := _stamp(pointer)) == seen:
+            continue
+        seen = stamp
+        try:
+            done = await asyncio.to_thread(engine.reload)
+        except IndexRefused as exc:
+            metrics.record_reload("refused")
+            log.warning("reload refused: %s", exc)
+            continue
+        metrics.record_reload("changed" if done.changed else "unchanged")
+        log.info("serving index %s (was %s)", done.current, done.previous)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """Changes whenever the pointer is replaced (a new inode) or rewritten (a new mtime)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from dataclasses import replace
@@ -10,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from service.engine import Engine
@@ -17,14 +19,14 @@ from service.index import IndexRefused, build, resolve, staleness, read_manifest
 from service.settings import get_settings
 
 app = typer.Typer(help="Role-attributed question answering over your documents.", no_args_is_help=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # a refusal stays one line, whatever the width
 out = Console()
 
 IndexOpt = Annotated[Path | None, typer.Option("--index", help="index folder (default: ROLEQA_INDEX_DIR)")]
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]roleqa:[/red] {message}")
+    err.print(f"[red]roleqa:[/red] {escape(message)}")
     return typer.Exit(code=2)
 
 
@@ -72,7 +74,9 @@ def build_cmd(
 def serve(
     index: IndexOpt = None,
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
-    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=0, max=65535, help="port to listen on (0: any free one)")
+    ] = None,
 ) -> None:
     """Serve the HTTP API (refuses a missing, corrupt, mismatched or stale index)."""
     import uvicorn
@@ -84,9 +88,31 @@ def serve(
     uvicorn.run(
         create_app(settings, engine),
         host=host or settings.host,
-        port=port or settings.port,
+        port=settings.port if port is None else port,
         log_level="info",
+        log_config=_logging_config(),
+        access_log=False,  # roleqa writes its own, as JSON with the request id
     )
+
+
+def _logging_config() -> dict[str, object]:
+    """uvicorn's logging, plus roleqa's: JSON access lines on stdout, warnings on stderr."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["line"] = {"format": "%(message)s"}
+    config["handlers"]["roleqa.access"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "line",
+        "stream": "ext://sys.stdout",
+    }
+    config["loggers"]["roleqa"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    config["loggers"]["roleqa.access"] = {
+        "handlers": ["roleqa.access"],
+        "level": "INFO",
+        "propagate": False,
+    }
+    return config
 
 
 @app.command()

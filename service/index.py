@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -255,7 +256,8 @@ def load(path: Path, model_id: str, dim: int, check_stale: bool = True) -> Index
         lexical = LexicalIndex.load(version / "lexical")
         vocabulary = Vocabulary.load(version / "vocabulary")
     except Exception as exc:  # any damage to the files means the same to the operator
-        raise IndexRefused(f"the index at {version} is corrupt or incomplete ({exc})") from exc
+        reason = _brief(exc)
+        raise IndexRefused(f"the index at {version} is corrupt or incomplete ({reason})") from exc
     expected = manifest.get("passages")
     counts = {len(passages), dense.ntotal, headings.ntotal, int(lexical.retriever.scores["num_docs"])}
     if counts != {expected} or sentences.ntotal != len(owner) or dense.d != dim:
@@ -263,6 +265,11 @@ def load(path: Path, model_id: str, dim: int, check_stale: bool = True) -> Index
     return Index(
         version, manifest, roles, passages, dense, headings, sentences, owner, lexical, vocabulary
     )
+
+
+def _brief(exc: Exception) -> str:
+    """The reason alone, without the C++ signature and source line faiss puts before it."""
+    return re.sub(r"^Error in .*? at \S+:\d+: (?:Error: )?", "", str(exc), flags=re.S)
 
 
 def _passage_to_dict(p: Passage) -> dict[str, object]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from service import metrics
 from service.search import Answer, Hit
 
 MAX_QUESTION_CHARS = 1000
@@ -81,6 +82,8 @@ class AnswerOut(BaseModel):
 
     @classmethod
     def from_answer(cls, answer: Answer, explain: bool = False) -> AnswerOut:
+        """Every answer given over HTTP passes here, so here it is counted."""
+        metrics.record_answer(answer.no_answer)
         return cls(
             question=answer.question,
             answer_role=answer.answer_role,
@@ -116,3 +119,10 @@ class Ready(BaseModel):
     built_at: str
     corpus: str
     files: list[str]
+
+
+class ReloadOut(BaseModel):
+    previous: str = Field(description="the index version served before")
+    version: str = Field(description="the index version served now")
+    passages: int
+    changed: bool

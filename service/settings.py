@@ -6,8 +6,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+import limits
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIN_KEY_CHARS = 16
 
 
 class Settings(BaseSettings):
@@ -26,9 +29,31 @@ class Settings(BaseSettings):
     max_batch: int = Field(default=1000, ge=1)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    @field_validator("cors_origins", mode="before")
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="larger bodies get 413")
+    max_in_flight: int = Field(
+        default=64, ge=1, description="requests worked on at once; past it, 503 with Retry-After"
+    )
+    request_timeout_s: float = Field(
+        default=30.0, gt=0, description="a request still running after this gets 504"
+    )
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, description="comma-separated keys; when set, the API needs one"
+    )
+    public_search: bool = Field(
+        default=False,
+        description="let GET /search through without a key (for the search page and widget)",
+    )
+    rate_limit: str = Field(
+        default="600/minute",
+        description="per client (API key, else address), in `limits` notation; empty: no limit",
+    )
+    watch_index_s: float = Field(
+        default=0.0, ge=0, description="poll the index pointer this often and reload; 0: off"
+    )
+
+    @field_validator("cors_origins", "api_keys", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [o.strip() for o in value.split(",") if o.strip()]
         return value
@@ -39,6 +64,25 @@ class Settings(BaseSettings):
         if "*" in value:
             raise ValueError("ROLEQA_CORS_ORIGINS may not be '*': name the intranet origins")
         return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _long_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        if any(len(k.get_secret_value()) < MIN_KEY_CHARS for k in value):
+            raise ValueError(f"each of ROLEQA_API_KEYS must be at least {MIN_KEY_CHARS} characters")
+        return value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        if value.strip():
+            try:
+                limits.parse_many(value)
+            except ValueError:
+                raise ValueError(
+                    f"ROLEQA_RATE_LIMIT {value!r} is not a rate like '600/minute' or '10/second'"
+                ) from None
+        return value.strip()
 
 
 @lru_cache(maxsize=1)

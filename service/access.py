@@ -1,0 +1,107 @@
+"""Who may call the API, and how often: optional API keys and a per-client rate limit."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import math
+import time
+from collections.abc import Awaitable, Callable, Collection, Iterable
+from typing import Annotated
+
+import limits
+from fastapi import HTTPException, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+
+class KeyRing:
+    """API keys, kept only as SHA-256 digests and compared in constant time."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self._digests = tuple(hashlib.sha256(k.encode()).digest() for k in keys)
+
+    @property
+    def required(self) -> bool:
+        return bool(self._digests)
+
+    def match(self, presented: str) -> str | None:
+        """A short fingerprint of the matching key (safe to log), or None."""
+        digest = hashlib.sha256(presented.encode()).digest()
+        found = None
+        for known in self._digests:  # every one, so the time taken says nothing of which
+            if hmac.compare_digest(known, digest):
+                found = known
+        return found.hex()[:12] if found else None
+
+
+class RateLimit:
+    """A moving-window limit per client, in `limits` notation ("600/minute"); "" is none."""
+
+    def __init__(self, spec: str) -> None:
+        self.items = limits.parse_many(spec) if spec else []
+        self._limiter = limits.strategies.MovingWindowRateLimiter(limits.storage.MemoryStorage())
+
+    def hit(self, client: str) -> int | None:
+        """Count a request; None if it is allowed, else the seconds until the client may retry."""
+        for item in self.items:
+            if not self._limiter.hit(item, client):
+                reset, _ = self._limiter.get_window_stats(item, client)
+                return max(1, math.ceil(reset - time.time()))
+        return None
+
+
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
+_bearer = HTTPBearer(auto_error=False, description="an API key as a bearer token")
+
+
+def guard(
+    keys: KeyRing, rate: RateLimit, open_paths: Collection[str], keyless_paths: Collection[str]
+) -> Callable[..., Awaitable[None]]:
+    """The dependency every route passes: the rate limit, then the key.
+
+    `open_paths` (probes, the page, its script) pass freely; `keyless_paths` need no key but
+    count against the caller's rate. A client is its key when it shows a valid one, else its
+    address, so wrong keys are counted too.
+    """
+
+    async def check(
+        request: Request,
+        api_key: Annotated[str | None, Security(_api_key)],
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    ) -> None:
+        path = request.url.path
+        if path in open_paths:
+            return
+        presented = api_key or (bearer.credentials if bearer else None)
+        key = keys.match(presented) if presented else None
+        client = f"key:{key}" if key else f"address:{client_host(request)}"
+        if (wait := rate.hit(client)) is not None:
+            raise HTTPException(
+                429,
+                f"too many requests: the limit is {', '.join(map(str, rate.items))}; "
+                f"try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
+        if keys.required and key is None and path not in keyless_paths:
+            raise HTTPException(
+                401,
+                "the API key is not valid"
+                if presented
+                else "an API key is required: send it as `Authorization: Bearer KEY` or "
+                "`X-API-Key: KEY`",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    return check
+
+
+def client_host(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
