@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from indexes import corrupt, mismatch, remove, served_copy, truncate
-from live import roleqa
+from tests.indexes import corrupt, mismatch, remove, served_copy, truncate
+from tests.live import roleqa
 
 DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
     "corrupt": (corrupt, "is corrupt or incomplete"),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from indexes import offer, served_copy
+from tests.indexes import offer, served_copy
 from prometheus_client.parser import text_string_to_metric_families
 
 from service import metrics

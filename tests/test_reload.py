@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from indexes import corrupt, mismatch, offer, scramble, served_copy, truncate
+from tests.indexes import corrupt, mismatch, offer, scramble, served_copy, truncate
 
 from service.api import create_app
 from service.encoder import Encoder

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from live import serving
+from tests.live import serving
 
 from service.encoder import Encoder
 from service.index import ROLES_FILE, build
