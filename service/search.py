@@ -39,6 +39,9 @@ _COMPARISON = re.compile(
     re.I,
 )
 
+# A sentence opening with one of these leans on the one before it.
+_ANAPHOR = re.compile(r"(?:they|their|them|this|these|those|it|its|such|he|she)\b", re.I)
+
 
 @dataclass(frozen=True)
 class Weights:
@@ -200,7 +203,8 @@ class Searcher:
         fused = np.sum(list(parts.values()), axis=0) if parts else np.zeros(len(raw["dense"]))
         order = self._rank(q, fused, role)
         evidence = self._evidence(q, raw, order)
-        scores = 1.0 / (1.0 + np.exp(-fused))
+        # Shown as a logistic of the mean standardised part: 0.5 is an average passage.
+        scores = 1.0 / (1.0 + np.exp(-fused / max(sum(getattr(w, k) for k in parts), 1e-9)))
         hits = tuple(
             Hit(
                 passage=self.index.passages[i],
@@ -279,7 +283,11 @@ class Searcher:
         overlap = np.array(
             [len(words & set(t)) / (len(words) or 1) for t in tokenize(texts)], dtype=np.float32
         )
-        return texts[int(np.argmax(self._sentences[rows] @ vector + 0.3 * overlap))]
+        best = int(np.argmax(self._sentences[rows] @ vector + 0.3 * overlap))
+        # "They refine the backlog." says little alone: take in the sentence naming "they".
+        first = best - 1 if best > 0 and _ANAPHOR.match(texts[best]) else best
+        spans = passage.sentences
+        return passage.text[spans[first].start - passage.start : spans[best].end - passage.start]
 
 
 def _standardise(x: np.ndarray) -> np.ndarray:
