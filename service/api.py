@@ -20,6 +20,7 @@ from service.engine import Engine
 from service.errors import ERROR_RESPONSES, body_problem, error_response, install, without_paths
 from service.index import CURRENT, IndexRefused
 from service.middleware import BodyLimit, RequestContext, WorkLimit
+from service.questions import check_question
 from service.schemas import (
     MAX_TOP_K,
     AnswerOut,
@@ -29,7 +30,6 @@ from service.schemas import (
     ReloadOut,
     RoleOut,
     RolesOut,
-    check_question,
 )
 from service.search import Searcher
 from service.settings import Settings, get_settings

@@ -5,23 +5,10 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service import metrics
+from service.questions import check_question
 from service.search import Answer, Hit
 
-MAX_QUESTION_CHARS = 1000
 MAX_TOP_K = 50
-
-
-def check_question(value: str, limit: int = MAX_QUESTION_CHARS) -> str:
-    """The one rule for a question, wherever it comes from: some text, not too long."""
-    if not isinstance(value, str):
-        raise ValueError("question must be a string")
-    if not value.strip():
-        raise ValueError("question is empty: type a question")
-    if len(value) > limit:
-        raise ValueError(f"question is {len(value)} characters long; the limit is {limit}")
-    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
-        raise ValueError("question contains control characters")
-    return value.strip()
 
 
 class AskIn(BaseModel):
