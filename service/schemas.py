@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from service import metrics
 from service.questions import check_question
@@ -80,6 +80,26 @@ class AnswerOut(BaseModel):
             took_ms=answer.took_ms,
             error=answer.error,
         )
+
+
+class AskBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Items are checked one by one, not here: an invalid item gets an error in its own result
+    # rather than failing the whole batch.
+    questions: list[JsonValue] = Field(
+        description="questions in plain language, answered in this order",
+        examples=[["Who represents the customer?", "What does the SAFe PM own?"]],
+    )
+    top_k: int = Field(default=3, ge=1, le=MAX_TOP_K, description="passages per question")
+    role: str | None = Field(default=None, description="only passages about this role (or shared)")
+    explain: bool = Field(default=False, description="add the parts of each passage's score")
+
+
+class AskBatchOut(BaseModel):
+    results: list[AnswerOut] = Field(
+        description="one answer per question, in order; an invalid question's has `error`"
+    )
 
 
 class RoleOut(BaseModel):
