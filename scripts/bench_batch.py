@@ -1,0 +1,136 @@
+"""Batch FAQ answering against a loop of single `/ask` calls: throughput, and identical answers.
+
+Generates FAQ-style questions from the dev questions (other prefixes, templates, case,
+punctuation and spacing; some asked more than once), then in one run answers them
+
+- through the CLI path: `service.batch` reads a .txt FAQ file, answers it, writes a .csv;
+- through a loop of single `POST /ask` calls to the real app (FastAPI's TestClient);
+
+and prints both throughputs, their ratio, and whether every answer agrees (same passage ids in
+the same order, same answer role). Exits 1 when an answer differs.
+
+    PYTHONPATH=. HF_HUB_OFFLINE=1 python scripts/bench_batch.py [--index DIR] [-n 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from service import batch
+from service.api import create_app
+from service.encoder import TorchEncoder
+from service.engine import Engine
+from service.index import IndexRefused, build
+from service.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV = ROOT.parent / "shared" / "eval" / "seed_dev.jsonl"
+TOP_K = 3
+TARGET = 5.0
+
+PREFIXES = ("", "", "FAQ: ", "Quick question: ", "Q: ", "Hi! ", "Can you tell me: ", "Team asks: ")
+TEMPLATES = ("{q}", "{q}", "{q}", "Tell me about {q}", "What about {q}", "{q} - any guidance")
+CASES: tuple[Callable[[str], str], ...] = (str, str, str.lower, str.upper, str.capitalize)
+ENDINGS = ("", "?", "??", " ?", "!", ".")
+SPACING = ("{}", "{}", "  {}", "{}  ", "{}\t")
+
+
+def faq_questions(dev: list[str], n: int, repeat_share: float, rng: random.Random) -> list[str]:
+    """n questions: distinct rewordings of the dev questions, plus repeats of some of them."""
+    distinct = round(n * (1 - repeat_share))
+    pool: dict[str, None] = {}
+    while len(pool) < distinct:
+        q = rng.choice(dev).rstrip("?!. ")
+        q = rng.choice(TEMPLATES).format(q=q)
+        q = rng.choice(CASES)(rng.choice(PREFIXES) + q) + rng.choice(ENDINGS)
+        pool.setdefault(rng.choice(SPACING).format(q))
+    questions = list(pool)
+    questions += rng.choices(questions, k=n - distinct)
+    rng.shuffle(questions)
+    return questions
+
+
+def open_engine(index: Path | None) -> Engine:
+    """The given (or configured) index; the bundled corpus built into a temporary one if none."""
+    settings = Settings()
+    encoder = TorchEncoder(settings.model_path)
+    try:
+        return Engine.open(index or settings.index_dir, encoder=encoder)
+    except IndexRefused as exc:
+        if index is not None:
+            raise SystemExit(f"bench_batch: {exc}") from None
+    built = Path(tempfile.mkdtemp(prefix="roleqa-bench-index-"))
+    print(f"no usable index at {settings.index_dir}: building one in {built}", file=sys.stderr)
+    build(settings.corpus_dir, built, encoder)
+    return Engine.open(built, encoder=encoder)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--index", type=Path, default=None, help="index folder")
+    parser.add_argument("-n", type=int, default=1000, help="questions to answer")
+    parser.add_argument("--repeats", type=float, default=0.25, help="share of repeated questions")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    dev = [json.loads(line)["question"] for line in DEV.read_text(encoding="utf-8").splitlines()]
+    questions = faq_questions(dev, args.n, args.repeats, random.Random(args.seed))
+    engine = open_engine(args.index)
+    unique = len({q.strip() for q in questions})
+    print(f"{len(questions)} questions ({unique} distinct) from {len(dev)} dev questions")
+
+    with tempfile.TemporaryDirectory() as tmp, TestClient(create_app(Settings(), engine)) as http:
+        faq, answers = Path(tmp) / "faq.txt", Path(tmp) / "answers.csv"
+        faq.write_text("\n".join(questions) + "\n", encoding="utf-8")
+        batch.answer(engine.searcher, questions[:8], top_k=TOP_K)  # warm both paths alike
+        for q in questions[:8]:
+            http.post("/ask", json={"question": q, "top_k": TOP_K})
+
+        started = time.perf_counter()
+        results = batch.answer_rows(engine.searcher, batch.read_faq(faq), top_k=TOP_K)
+        batch.write_results(answers, results)
+        batch_s = time.perf_counter() - started
+
+        started = time.perf_counter()
+        singles = [http.post("/ask", json={"question": q, "top_k": TOP_K}) for q in questions]
+        loop_s = time.perf_counter() - started
+
+    differ = []
+    for q, result, response in zip(questions, results, singles, strict=True):
+        got = result.answer
+        want = response.json()
+        same = (
+            response.status_code == 200
+            and got.error is None
+            and [h.passage.id for h in got.hits] == [p["id"] for p in want["passages"]]
+            and got.answer_role == want["answer_role"]
+        )
+        if not same:
+            differ.append(q)
+
+    batch_qps, loop_qps = len(questions) / batch_s, len(questions) / loop_s
+    ratio = batch_qps / loop_qps
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"batch (CLI path): {batch_qps:8.1f} questions/s  ({batch_s:.2f} s)")
+    print(f"loop of /ask:     {loop_qps:8.1f} questions/s  ({loop_s:.2f} s)")
+    verdict = "meets" if ratio >= TARGET else "misses"
+    print(f"ratio: {ratio:.1f}x ({verdict} the {TARGET:.0f}x target); load average {load}")
+    if differ:
+        print(f"{len(differ)} answers differ, e.g. {differ[:3]}")
+        return 1
+    print(f"answers identical: {len(questions)} of {len(questions)} (top {TOP_K} ids and role)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
