@@ -60,8 +60,8 @@ def faq_questions(dev: list[str], n: int, repeat_share: float, rng: random.Rando
     return questions
 
 
-def open_engine(index: Path | None) -> Engine:
-    """The given (or configured) index; the bundled corpus built into a temporary one if none."""
+def open_engine(index: Path | None, scratch: Path) -> Engine:
+    """The given (or configured) index; else the bundled corpus, built into `scratch`."""
     settings = Settings()
     encoder = TorchEncoder(settings.model_path)
     try:
@@ -69,10 +69,9 @@ def open_engine(index: Path | None) -> Engine:
     except IndexRefused as exc:
         if index is not None:
             raise SystemExit(f"bench_batch: {exc}") from None
-    built = Path(tempfile.mkdtemp(prefix="roleqa-bench-index-"))
-    print(f"no usable index at {settings.index_dir}: building one in {built}", file=sys.stderr)
-    build(settings.corpus_dir, built, encoder)
-    return Engine.open(built, encoder=encoder)
+    print(f"no usable index at {settings.index_dir}: building one in {scratch}", file=sys.stderr)
+    build(settings.corpus_dir, scratch, encoder)
+    return Engine.open(scratch, encoder=encoder)
 
 
 def main() -> int:
@@ -85,25 +84,25 @@ def main() -> int:
 
     dev = [json.loads(line)["question"] for line in DEV.read_text(encoding="utf-8").splitlines()]
     questions = faq_questions(dev, args.n, args.repeats, random.Random(args.seed))
-    engine = open_engine(args.index)
-    unique = len({q.strip() for q in questions})
-    print(f"{len(questions)} questions ({unique} distinct) from {len(dev)} dev questions")
-
-    with tempfile.TemporaryDirectory() as tmp, TestClient(create_app(Settings(), engine)) as http:
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = open_engine(args.index, Path(tmp) / "index")
+        unique = len({q.strip() for q in questions})
+        print(f"{len(questions)} questions ({unique} distinct) from {len(dev)} dev questions")
         faq, answers = Path(tmp) / "faq.txt", Path(tmp) / "answers.csv"
         faq.write_text("\n".join(questions) + "\n", encoding="utf-8")
-        batch.answer(engine.searcher, questions[:8], top_k=TOP_K)  # warm both paths alike
-        for q in questions[:8]:
-            http.post("/ask", json={"question": q, "top_k": TOP_K})
+        with TestClient(create_app(Settings(), engine)) as http:
+            batch.answer(engine.searcher, questions[:8], top_k=TOP_K)  # warm both paths alike
+            for q in questions[:8]:
+                http.post("/ask", json={"question": q, "top_k": TOP_K})
 
-        started, cpu = time.perf_counter(), time.process_time()
-        results = batch.answer_rows(engine.searcher, batch.read_faq(faq), top_k=TOP_K)
-        batch.write_results(answers, results)
-        batch_s, batch_cpu = time.perf_counter() - started, time.process_time() - cpu
+            started, cpu = time.perf_counter(), time.process_time()
+            results = batch.answer_rows(engine.searcher, batch.read_faq(faq), top_k=TOP_K)
+            batch.write_results(answers, results)
+            batch_s, batch_cpu = time.perf_counter() - started, time.process_time() - cpu
 
-        started, cpu = time.perf_counter(), time.process_time()
-        singles = [http.post("/ask", json={"question": q, "top_k": TOP_K}) for q in questions]
-        loop_s, loop_cpu = time.perf_counter() - started, time.process_time() - cpu
+            started, cpu = time.perf_counter(), time.process_time()
+            singles = [http.post("/ask", json={"question": q, "top_k": TOP_K}) for q in questions]
+            loop_s, loop_cpu = time.perf_counter() - started, time.process_time() - cpu
 
     differ = []
     for q, result, response in zip(questions, results, singles, strict=True):
