@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
@@ -16,7 +17,7 @@ from service import batch, cli
 from service.batch import Row
 from service.engine import Engine
 from service.questions import MAX_QUESTION_CHARS
-from service.search import Answer
+from service.search import Answer, Searcher
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -282,13 +283,15 @@ def test_repeated_questions_are_answered_once_in_chunks(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[list[str]] = []
-    search_many = engine.searcher.search_many
+    search_many = Searcher.search_many
 
-    def spy(questions: list[str], top_k: int = 5, role: str | None = None) -> list[Answer]:
+    def spy(
+        self: Searcher, questions: list[str], top_k: int = 5, role: str | None = None
+    ) -> list[Answer]:
         calls.append(list(questions))
-        return search_many(questions, top_k, role)
+        return search_many(self, questions, top_k, role)
 
-    monkeypatch.setattr(engine.searcher, "search_many", spy)
+    monkeypatch.setattr(Searcher, "search_many", spy)
     questions = faq_questions(300)  # the dev questions in several wordings, with repeats
     unique = list(dict.fromkeys(q.strip() for q in questions))
     seen: list[tuple[int, int]] = []
@@ -306,6 +309,31 @@ def test_repeated_questions_are_answered_once_in_chunks(
     assert all(len(call) == 64 for call in calls[:-1])
     assert seen == [(min(64 * n, len(unique)), len(unique)) for n in range(1, len(calls) + 1)]
     assert [a.question for a in answers] == [q.strip() for q in questions]
+
+
+def test_no_text_is_encoded_twice_across_the_chunks_of_a_batch(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoded: list[str] = []
+    encoder = engine.searcher.encoder
+
+    class Counting:
+        model_id, dim = encoder.model_id, encoder.dim
+
+        def encode(self, texts: list[str]) -> np.ndarray:
+            encoded.extend(texts)
+            return encoder.encode(texts)
+
+    monkeypatch.setattr(engine.searcher, "encoder", Counting())
+    questions = faq_questions(200)
+
+    answers = batch.answer(engine.searcher, questions, top_k=3, chunk=16)
+
+    assert encoded and len(encoded) == len(set(encoded))
+    want = engine.searcher.search_many([q.strip() for q in questions[:40]], 3)
+    assert [[h.passage.id for h in a.hits] for a in answers[:40]] == [
+        [h.passage.id for h in a.hits] for a in want
+    ]
 
 
 def test_trailing_blank_lines_are_not_rows_but_blank_lines_inside_are() -> None:
