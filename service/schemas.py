@@ -70,7 +70,8 @@ class AnswerOut(BaseModel):
     @classmethod
     def from_answer(cls, answer: Answer, explain: bool = False) -> AnswerOut:
         """Every answer given over HTTP passes here, so here it is counted."""
-        metrics.record_answer(answer.no_answer)
+        if answer.error is None:  # an invalid item of a batch was not answered at all
+            metrics.record_answer(answer.no_answer)
         return cls(
             question=answer.question,
             answer_role=answer.answer_role,

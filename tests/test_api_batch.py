@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from service.api import create_app
 from service.engine import Engine
 from service.settings import Settings
+from tests.conftest import SHARED
 
 SEED = [
     json.loads(line)["question"]
-    for line in (Path(__file__).resolve().parents[2] / "shared" / "eval" / "seed_dev.jsonl")
-    .read_text(encoding="utf-8")
-    .splitlines()
+    for line in (SHARED / "eval" / "seed_dev.jsonl").read_text(encoding="utf-8").splitlines()
 ]
 
 
@@ -33,6 +32,16 @@ def numbers(answer: dict[str, object]) -> list[float]:
     passages = answer["passages"]
     assert isinstance(passages, list)
     return [float(str(answer["confidence"])), *(float(p["score"]) for p in passages)]
+
+
+def answers_counted(client: TestClient) -> float:
+    text = client.get("/metrics").text
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "roleqa_answers_total"
+    )
 
 
 def test_a_batch_of_100_answers_exactly_as_100_single_asks(client: TestClient) -> None:
@@ -69,11 +78,13 @@ def test_an_invalid_item_gets_an_error_in_its_result_not_a_failed_batch(
         "  Who represents the customer?  ",
     ]
 
+    before = answers_counted(client)
     response = client.post("/ask/batch", json={"questions": questions})
 
     assert response.status_code == 200, response.text
     results = response.json()["results"]
     assert len(results) == len(questions)
+    assert answers_counted(client) - before == 2  # in /metrics, only the answers given
     errors = [r["error"] for r in results]
     assert errors[0] is None and errors[-1] is None
     expected = ["empty", "empty", "must be text", "missing", "must be text", "limit is 1000"]
