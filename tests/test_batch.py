@@ -18,8 +18,7 @@ from service.batch import Row
 from service.engine import Engine
 from service.questions import MAX_QUESTION_CHARS
 from service.search import Answer, Searcher
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+from tests.conftest import SHARED
 
 SEED = [
     json.loads(line)["question"]
