@@ -14,22 +14,24 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from service import metrics
+from service import batch, metrics
 from service.access import KeyRing, RateLimit, client_host, guard, is_loopback
 from service.engine import Engine
 from service.errors import ERROR_RESPONSES, body_problem, error_response, install, without_paths
 from service.index import CURRENT, IndexRefused
 from service.middleware import BodyLimit, RequestContext, WorkLimit
+from service.questions import check_question
 from service.schemas import (
     MAX_TOP_K,
     AnswerOut,
+    AskBatchIn,
+    AskBatchOut,
     AskIn,
     Health,
     Ready,
     ReloadOut,
     RoleOut,
     RolesOut,
-    check_question,
 )
 from service.search import Searcher
 from service.settings import Settings, get_settings
@@ -130,6 +132,27 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         """Ask a question; the same answer as `/search`, as JSON in and out."""
         answer = s.search(body.question, body.top_k, resolve_role(s, body.role))
         return AnswerOut.from_answer(answer, body.explain)
+
+    @app.post("/ask/batch", response_model=AskBatchOut, tags=["search"])
+    def ask_batch(s: SearcherDep, body: AskBatchIn) -> AskBatchOut:
+        """Ask many questions at once: one answer each, in order, the same as `/ask` gives.
+
+        An invalid item does not fail the batch: its answer carries `error` and no passages.
+        """
+        if len(body.questions) > settings.max_batch:
+            raise HTTPException(
+                413,
+                f"questions: {len(body.questions)} in one batch; the limit is "
+                f"{settings.max_batch}: send them in several batches",
+            )
+        answers = batch.answer(
+            s,
+            body.questions,
+            top_k=body.top_k,
+            role=resolve_role(s, body.role),
+            max_chars=settings.max_question_chars,
+        )
+        return AskBatchOut(results=[AnswerOut.from_answer(a, body.explain) for a in answers])
 
     @app.get("/roles", response_model=RolesOut, tags=["corpus"])
     def roles(s: SearcherDep) -> RolesOut:

@@ -1,4 +1,4 @@
-"""`roleqa`: build the index, serve it, ask it, evaluate it."""
+"""`roleqa`: build the index, serve it, ask it (one question or a FAQ file), evaluate it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
 
@@ -146,6 +147,77 @@ def ask(
             f"\n[bold]{hit.rank}.[/bold] [magenta]{hit.passage.role}[/magenta]  {section}  "
             f"[dim]score {hit.score:.3f}  {hit.passage.id}[/dim]\n   {hit.answer}"
         )
+
+
+@app.command("batch")
+def batch_cmd(
+    faq_file: Annotated[
+        str,
+        typer.Argument(
+            metavar="FAQ_FILE",
+            help="questions: .txt (one a line), .csv/.xlsx (question column), .jsonl; - for stdin",
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="answers as .csv, .jsonl, .xlsx or .md"),
+    ] = None,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=50)] = 3,
+    index: IndexOpt = None,
+    input_format: Annotated[
+        str | None,
+        typer.Option("--input-format", help="read FAQ_FILE as txt, csv, jsonl or xlsx (for -)"),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+) -> None:
+    """Answer every question of a FAQ file: one output row per input row, in order.
+
+    Exits 1 when any row could not be answered (its `error` column says why).
+    """
+    from tqdm import tqdm
+
+    from service import batch
+
+    try:
+        if output is not None:
+            batch.writer_for(output)  # refuse an unknown output format before any work
+        rows = batch.read_faq(faq_file, input_format)
+    except batch.FaqFileError as exc:
+        raise _fail(str(exc)) from None
+    engine = _engine(index)
+    settings = get_settings()
+    # disable=None: tqdm stays quiet by itself when standard error is not a terminal.
+    with tqdm(
+        desc="answering", unit="q", file=sys.stderr, disable=True if quiet else None, delay=1.0
+    ) as bar:
+
+        def advance(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        results = batch.answer_rows(
+            engine.searcher,
+            rows,
+            top_k=top_k,
+            max_chars=settings.max_question_chars,
+            progress=advance,
+        )
+    if output is not None:
+        try:
+            batch.write_results(output, results)
+        except batch.FaqFileError as exc:
+            raise _fail(str(exc)) from None
+    elif sys.stdout.isatty():
+        out.print(Markdown(batch.report(results)))
+    else:
+        sys.stdout.write(batch.report(results))
+    failures = sum(r.answer.error is not None for r in results)
+    if not quiet:
+        where = f" to {output}" if output else ""
+        err.print(f"answered {len(results) - failures} of {len(results)} rows{where}")
+    if failures:
+        err.print(f"[yellow]{failures} of {len(results)} rows not answered: see why[/yellow]")
+        raise typer.Exit(code=1)
 
 
 @app.command("eval")

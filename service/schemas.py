@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from service import metrics
+from service.questions import check_question
 from service.search import Answer, Hit
 
-MAX_QUESTION_CHARS = 1000
 MAX_TOP_K = 50
-
-
-def check_question(value: str, limit: int = MAX_QUESTION_CHARS) -> str:
-    """The one rule for a question, wherever it comes from: some text, not too long."""
-    if not isinstance(value, str):
-        raise ValueError("question must be a string")
-    if not value.strip():
-        raise ValueError("question is empty: type a question")
-    if len(value) > limit:
-        raise ValueError(f"question is {len(value)} characters long; the limit is {limit}")
-    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
-        raise ValueError("question contains control characters")
-    return value.strip()
 
 
 class AskIn(BaseModel):
@@ -83,7 +70,8 @@ class AnswerOut(BaseModel):
     @classmethod
     def from_answer(cls, answer: Answer, explain: bool = False) -> AnswerOut:
         """Every answer given over HTTP passes here, so here it is counted."""
-        metrics.record_answer(answer.no_answer)
+        if answer.error is None:  # an invalid item of a batch was not answered at all
+            metrics.record_answer(answer.no_answer)
         return cls(
             question=answer.question,
             answer_role=answer.answer_role,
@@ -93,6 +81,26 @@ class AnswerOut(BaseModel):
             took_ms=answer.took_ms,
             error=answer.error,
         )
+
+
+class AskBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Items are checked one by one, not here: an invalid item gets an error in its own result
+    # rather than failing the whole batch.
+    questions: list[JsonValue] = Field(
+        description="questions in plain language, answered in this order",
+        examples=[["Who represents the customer?", "What does the SAFe PM own?"]],
+    )
+    top_k: int = Field(default=3, ge=1, le=MAX_TOP_K, description="passages per question")
+    role: str | None = Field(default=None, description="only passages about this role (or shared)")
+    explain: bool = Field(default=False, description="add the parts of each passage's score")
+
+
+class AskBatchOut(BaseModel):
+    results: list[AnswerOut] = Field(
+        description="one answer per question, in order; an invalid question's has `error`"
+    )
 
 
 class RoleOut(BaseModel):
