@@ -116,6 +116,11 @@ class Searcher:
             dtype=np.float32,
         )
         self._idf = _idf(index)
+        # Word sets of every sentence, once, for the answer sentence's word overlap.
+        self._sentence_words = [
+            [set(t) for t in tokenize(p.sentence_texts())] if p.sentences else []
+            for p in index.passages
+        ]
 
     def with_config(self, config: SearchConfig) -> Searcher:
         """The same index and encoder with other settings (for ablations)."""
@@ -281,7 +286,7 @@ class Searcher:
             return passage.text
         words = set(tokenize([q.content])[0])
         overlap = np.array(
-            [len(words & set(t)) / (len(words) or 1) for t in tokenize(texts)], dtype=np.float32
+            [len(words & t) / (len(words) or 1) for t in self._sentence_words[i]], dtype=np.float32
         )
         best = int(np.argmax(self._sentences[rows] @ vector + 0.3 * overlap))
         # "They refine the backlog." says little alone: take in the sentence naming "they".
