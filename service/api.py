@@ -99,6 +99,18 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
             raise HTTPException(422, f"unknown role {role!r}; known roles: {known}")
         return canonical
 
+    def limited_k(top_k: int, name: str) -> int:
+        """The configured cap (ROLEQA_MAX_TOP_K) under the schema's own bound."""
+        if top_k > settings.max_top_k:
+            raise HTTPException(422, f"{name}: at most {settings.max_top_k} passages, not {top_k}")
+        return top_k
+
+    def limited_question(question: str, name: str) -> str:
+        try:
+            return check_question(question, settings.max_question_chars)
+        except ValueError as exc:
+            raise HTTPException(422, f"{name}: {exc}") from None
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
@@ -120,17 +132,15 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         explain: Annotated[bool, Query(description="add the parts of each score")] = False,
     ) -> AnswerOut:
         """Search-box query: GET, so browsers and proxies may cache it."""
-        try:
-            question = check_question(q, settings.max_question_chars)
-        except ValueError as exc:
-            raise HTTPException(422, f"q: {exc}") from None
-        answer = s.search(question, k, resolve_role(s, role))
+        question = limited_question(q, "q")
+        answer = s.search(question, limited_k(k, "k"), resolve_role(s, role))
         return AnswerOut.from_answer(answer, explain)
 
     @app.post("/ask", response_model=AnswerOut, tags=["search"])
     def ask(s: SearcherDep, body: AskIn) -> AnswerOut:
         """Ask a question; the same answer as `/search`, as JSON in and out."""
-        answer = s.search(body.question, body.top_k, resolve_role(s, body.role))
+        question = limited_question(body.question, "question")
+        answer = s.search(question, limited_k(body.top_k, "top_k"), resolve_role(s, body.role))
         return AnswerOut.from_answer(answer, body.explain)
 
     @app.post("/ask/batch", response_model=AskBatchOut, tags=["search"])
@@ -148,7 +158,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         answers = batch.answer(
             s,
             body.questions,
-            top_k=body.top_k,
+            top_k=limited_k(body.top_k, "top_k"),
             role=resolve_role(s, body.role),
             max_chars=settings.max_question_chars,
         )

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from service.api import create_app
+from service.engine import Engine
+from service.settings import Settings
 from tests.conftest import CORPUS
 
 SOURCE = (CORPUS / "safe-pm-vs-po.txt").read_text(encoding="utf-8")
@@ -125,3 +128,14 @@ def test_bad_ask_gets_a_422_that_says_what_is_wrong(
     r = client.post("/ask", json=body)
     assert r.status_code == 422
     assert says in r.json()["detail"]
+
+
+def test_configured_limits_apply_to_every_route(settings: Settings, engine: Engine) -> None:
+    tight = settings.model_copy(update={"max_top_k": 3, "max_question_chars": 20})
+    with TestClient(create_app(tight, engine)) as c:
+        assert c.get("/search", params={"q": "backlog", "k": 4}).status_code == 422
+        assert "at most 3" in c.post("/ask", json={"question": "backlog", "top_k": 4}).json()["detail"]
+        assert "limit is 20" in c.post("/ask", json={"question": "b" * 21}).json()["detail"]
+        r = c.post("/ask/batch", json={"questions": ["backlog"], "top_k": 9})
+        assert r.status_code == 422
+        assert c.post("/ask", json={"question": "backlog", "top_k": 3}).status_code == 200
