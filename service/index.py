@@ -73,8 +73,22 @@ def corpus_fingerprint(corpus: Path) -> dict[str, object]:
     }
 
 
-def section_text(passage: Passage, title: str | None) -> str:
-    return " / ".join(passage.section) or (title or "")
+def heading_texts(passages: list[Passage], titles: dict[str, str | None]) -> list[str]:
+    """What each passage's section is called, for matching questions against headings.
+
+    Text outside any section is named by its place: before the first heading it introduces the
+    document, after the last it concludes it ("the closing advice", "a summary").
+    """
+    texts = []
+    for p in passages:
+        if p.section:
+            texts.append(" / ".join(p.section))
+            continue
+        same_doc = [q for q in passages if q.source == p.source]
+        after_sections = any(q.section for q in same_doc[: same_doc.index(p)])
+        place = "Conclusion" if after_sections else "Introduction"
+        texts.append(f"{place}: {titles[p.source] or p.source}")
+    return texts
 
 
 def make_passages(corpus: Path, roles: RoleBook) -> tuple[list[Passage], dict[str, str | None]]:
@@ -128,7 +142,7 @@ def build(
     owner = np.array([i for i, p in enumerate(passages) for _ in p.sentences], dtype=np.int32)
     dense = encoder.encode([p.text for p in passages])
     vocabulary = Vocabulary.build([p.text for p in passages], encoder)
-    headings = encoder.encode([section_text(p, titles[p.source]) for p in passages])
+    headings = encoder.encode(heading_texts(passages, titles))
     sentences = encoder.encode(sentence_texts)
 
     root.mkdir(parents=True, exist_ok=True)

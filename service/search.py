@@ -136,8 +136,9 @@ class Searcher:
             bool(_COMPARISON.search(question)) and len(roles.names) > 1 and len(named) != 1
         )
         content = roles.strip_mentions(question)
-        if comparison:
-            # "vs", "differ", "both" say how to arrange the answer, not what it is about.
+        if len(named) >= 2:
+            # "X vs Y on Z": "vs", "differ", "both" say how to arrange the answer; Z is what
+            # it is about. Without named roles ("key differences") they are the subject.
             content = _COMPARISON.sub(" ", content)
         only_roles = bool(named) and not content_words(content)
         if not content_words(content):
