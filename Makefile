@@ -32,6 +32,10 @@ run: index
 test: install
 	$(BIN)/python -m pytest
 
+# roleqa as `make run` serves it against a textbook service, side by side (a few minutes).
+bench: index
+	$(BIN)/python scripts/bench.py --index $(INDEX)
+
 lint: install
 	$(BIN)/ruff check service tests scripts
 	$(BIN)/ruff format --check service tests scripts
