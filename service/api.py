@@ -1,18 +1,26 @@
-"""The FastAPI app factory: a thin HTTP layer over the engine."""
+"""The FastAPI app factory: a thin HTTP layer over the engine.
+
+The search endpoints are `async` and never block the event loop: the search itself (encoder and
+scoring, a few ms of CPU) runs on a worker thread, at most `search_threads` at once, so the loop
+goes on accepting and answering meanwhile, and the threads do not outnumber the cores.
+"""
 
 import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
+from threadpoolctl import threadpool_limits
 
 from service import batch, metrics
 from service.access import KeyRing, RateLimit, client_host, guard, is_loopback
@@ -33,7 +41,7 @@ from service.schemas import (
     RoleOut,
     RolesOut,
 )
-from service.search import Searcher
+from service.search import Answer, Searcher
 from service.settings import Settings, get_settings
 from service.web import router as web_router
 
@@ -81,8 +89,15 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         )
     app.add_middleware(RequestContext)
     app.include_router(web_router())
+    searches = anyio.CapacityLimiter(settings.search_threads)
 
-    def searcher(request: Request) -> Searcher:
+    async def answer(s: Searcher, question: str, top_k: int, role: str | None) -> Answer:
+        engine: Engine = app.state.engine
+        return await anyio.to_thread.run_sync(
+            partial(engine.search, question, top_k, role, searcher=s), limiter=searches
+        )
+
+    async def searcher(request: Request) -> Searcher:
         """The searcher this request keeps to its end, whatever reloads meanwhile."""
         s: Searcher = request.app.state.engine.searcher
         request.state.index_version = s.index.version
@@ -124,7 +139,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
 
     @app.get("/search", response_model=AnswerOut, tags=["search"])
-    def search(
+    async def search(
         s: SearcherDep,
         q: Annotated[str, Query(description="the question")],
         k: Annotated[int, Query(ge=1, le=MAX_TOP_K, description="passages to return")] = 5,
@@ -133,15 +148,16 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     ) -> AnswerOut:
         """Search-box query: GET, so browsers and proxies may cache it."""
         question = limited_question(q, "q")
-        answer = s.search(question, limited_k(k, "k"), resolve_role(s, role))
-        return AnswerOut.from_answer(answer, explain)
+        found = await answer(s, question, limited_k(k, "k"), resolve_role(s, role))
+        return AnswerOut.from_answer(found, explain)
 
     @app.post("/ask", response_model=AnswerOut, tags=["search"])
-    def ask(s: SearcherDep, body: AskIn) -> AnswerOut:
+    async def ask(s: SearcherDep, body: AskIn) -> AnswerOut:
         """Ask a question; the same answer as `/search`, as JSON in and out."""
         question = limited_question(body.question, "question")
-        answer = s.search(question, limited_k(body.top_k, "top_k"), resolve_role(s, body.role))
-        return AnswerOut.from_answer(answer, body.explain)
+        top_k = limited_k(body.top_k, "top_k")
+        found = await answer(s, question, top_k, resolve_role(s, body.role))
+        return AnswerOut.from_answer(found, body.explain)
 
     @app.post("/ask/batch", response_model=AskBatchOut, tags=["search"])
     def ask_batch(s: SearcherDep, body: AskBatchIn) -> AskBatchOut:
@@ -254,10 +270,25 @@ def app_from_env() -> FastAPI:
     A refused index stops the start with its one sentence rather than a traceback."""
     settings = get_settings()
     try:
-        engine = Engine.open(settings.index_dir, settings.model_path)
+        engine = open_engine(settings)
     except IndexRefused as exc:
         raise SystemExit(f"roleqa: {exc}") from None
     return create_app(settings, engine)
+
+
+def open_engine(settings: Settings, index: Path | None = None) -> Engine:
+    """The engine the settings describe, for `index` (default: theirs); IndexRefused if none."""
+    # numpy's BLAS (and faiss's OpenMP) would start a thread per core for each of the small
+    # matrix-vector products of a search, and spin in them: twice the CPU for no gain.
+    threadpool_limits(limits=1)
+    return Engine.open(
+        index or settings.index_dir,
+        settings.model_path,
+        backend=settings.encoder,
+        threads=settings.encoder_threads,
+        cache_size=settings.cache_size,
+        on_cache=metrics.record_cache,
+    )
 
 
 def _watching(

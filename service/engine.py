@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from service.encoder import Encoder, TorchEncoder
-from service.index import IndexRefused, load, resolve
-from service.search import SearchConfig, Searcher
+from service.cache import LRUCache
+from service.encoder import (
+    ONNX_MODEL,
+    Backend,
+    CachedEncoder,
+    Encoder,
+    OnnxEncoder,
+    TorchEncoder,
+)
+from service.index import ENCODER_DIR, IndexRefused, load, resolve
+from service.search import Answer, SearchConfig, Searcher
 
 # A passage re-encoded by the serving model must come out (nearly) as the index stored it;
 # lenient enough for a faster backend of the same model, far above what another model gives.
@@ -39,6 +50,12 @@ class Engine:
     encoder: Encoder
     index_dir: Path
     searcher: Searcher
+    # Answers by (index version, question, top_k, role); emptied when another version serves.
+    answers: LRUCache[tuple[str, str, int, str | None], Answer] = field(
+        default_factory=lambda: LRUCache(0)
+    )
+    # The encoder a version folder is served with (its own ONNX export); None: always `encoder`.
+    encoder_for: Callable[[Path], Encoder] | None = None
     _reloading: threading.Lock = field(
         default_factory=threading.Lock, init=False, repr=False, compare=False
     )
@@ -50,24 +67,66 @@ class Engine:
         model_path: Path | None = None,
         config: SearchConfig | None = None,
         encoder: Encoder | None = None,
+        backend: Backend = "onnx",
+        threads: int = 1,
+        cache_size: int = 0,
+        on_cache: Callable[[bool], None] | None = None,
     ) -> Engine:
-        encoder = encoder or TorchEncoder(model_path)
-        index = load(index_dir, encoder.model_id, encoder.dim)
+        """The engine for the index at `index_dir`; `encoder`, if given, serves every version.
+
+        Otherwise the `onnx` backend serves each version with the encoder exported into it
+        (no torch needed), and `torch` with the model at `model_path` (the packaged one); both
+        remember the vectors of the last `cache_size` texts, as the engine does its answers.
+        """
+        encoder_for = None
+        if encoder is None and backend == "onnx":
+            encoder_for = partial(onnx_encoder, threads=threads, cache_size=cache_size)
+        version = resolve(index_dir)
+        if encoder is None:
+            encoder = (
+                encoder_for(version)
+                if encoder_for
+                else remembering(TorchEncoder(model_path), cache_size)
+            )
+        index = load(version, encoder.model_id, encoder.dim)
         searcher = Searcher(index, encoder, config)
         self_check(searcher)
-        return cls(encoder, index_dir, searcher)
+        return cls(encoder, index_dir, searcher, LRUCache(cache_size, on_cache), encoder_for)
+
+    def search(
+        self,
+        question: str,
+        top_k: int = 5,
+        role: str | None = None,
+        searcher: Searcher | None = None,
+    ) -> Answer:
+        """The answer of `searcher` (by default the one serving now), remembered for next time.
+
+        `took_ms` is this call's own time, so a remembered answer says how fast it came back.
+        """
+        started = time.perf_counter()
+        s = searcher or self.searcher
+        key = (s.index.version, question, top_k, role)
+        answer = self.answers.get(key)
+        if answer is None:
+            answer = s.search(question, top_k, role)
+            self.answers.put(key, answer)
+        return replace(answer, took_ms=round((time.perf_counter() - started) * 1000, 3))
 
     def reload(self) -> Reload:
         """Serve the version the index pointer names now, if it loads and passes its self-check;
         raise IndexRefused (and keep serving the old one) if not."""
         with self._reloading:
             old = self.searcher
-            if resolve(self.index_dir) == old.index.path:
+            version = resolve(self.index_dir)
+            if version == old.index.path:
                 return Reload(old.index.version, old.index.version, len(old.index.passages))
-            index = load(self.index_dir, self.encoder.model_id, self.encoder.dim)
-            searcher = Searcher(index, self.encoder, old.config)
+            encoder = self.encoder_for(version) if self.encoder_for else self.encoder
+            index = load(version, encoder.model_id, encoder.dim)
+            searcher = Searcher(index, encoder, old.config)
             self_check(searcher)
-            self.searcher = searcher
+            self.encoder, self.searcher = encoder, searcher
+            self.answers.clear()
             return Reload(old.index.version, index.version, len(index.passages))
 
 
@@ -95,3 +154,21 @@ def self_check(searcher: Searcher) -> None:
                 f"the index at {index.path} fails its self-check: a sentence of {p.id} does "
                 "not find its own passage"
             )
+
+
+def remembering(encoder: Encoder, cache_size: int) -> Encoder:
+    return CachedEncoder(encoder, cache_size) if cache_size else encoder
+
+
+def onnx_encoder(version: Path, threads: int, cache_size: int = 0) -> Encoder:
+    """The ONNX encoder exported into an index version by `roleqa build`."""
+    folder = version / ENCODER_DIR
+    if not (folder / ONNX_MODEL).is_file():
+        raise IndexRefused(
+            f"the index at {version} has no exported encoder ({ENCODER_DIR}/): rebuild it with "
+            "`roleqa build`, or serve it with ROLEQA_ENCODER=torch"
+        )
+    try:
+        return remembering(OnnxEncoder(folder, threads), cache_size)
+    except RuntimeError as exc:
+        raise IndexRefused(f"the index at {version} has a damaged encoder ({exc})") from exc

@@ -24,13 +24,14 @@ import numpy as np
 
 from service.chunking import Passage, Span, chunk_document
 from service.documents import corpus_files, read_corpus
-from service.encoder import Encoder
+from service.encoder import ENCODER_CONFIG, Encoder
 from service.expansion import Vocabulary
 from service.lexical import LexicalIndex
 from service.roles import RoleBook
 
 FORMAT_VERSION = 1
 ROLES_FILE = "roles.toml"
+ENCODER_DIR = "encoder"  # the exported query encoder, so serving needs no torch
 CURRENT = "CURRENT"
 KEEP_VERSIONS = 2
 LIBRARIES = ("faiss-cpu", "bm25s", "numpy", "sentence-transformers", "onnxruntime", "tokenizers")
@@ -124,8 +125,13 @@ def build(
     root: Path,
     encoder: Encoder,
     progress: Callable[[str], None] = lambda _: None,
+    encoder_files: Path | None = None,
 ) -> Path:
-    """Build an index of `corpus` as a new version under `root`; return the version folder."""
+    """Build an index of `corpus` as a new version under `root`; return the version folder.
+
+    `encoder_files`, an exported encoder (service/export.py), is copied into the version so that
+    it is served with exactly the encoder it was built for.
+    """
     if not corpus.is_dir():
         raise IndexRefused(f"the corpus folder {corpus} does not exist")
     fingerprint = corpus_fingerprint(corpus)
@@ -155,12 +161,18 @@ def build(
         LexicalIndex.build([p.text for p in passages]).save(tmp / "lexical")
         vocabulary.save(tmp / "vocabulary")
         shutil.copyfile(corpus / ROLES_FILE, tmp / ROLES_FILE)
+        if encoder_files is not None:
+            shutil.copytree(encoder_files, tmp / ENCODER_DIR)
         with (tmp / "passages.jsonl").open("w", encoding="utf-8") as f:
             for p in passages:
                 f.write(json.dumps(_passage_to_dict(p), ensure_ascii=False) + "\n")
         manifest = {
             "format_version": FORMAT_VERSION,
             "model": {"id": encoder.model_id, "dim": encoder.dim},
+            "encoder": {
+                "embedded_by": encoder.backend,
+                "export": _export_record(tmp / ENCODER_DIR),
+            },
             "corpus": fingerprint,
             "passages": len(passages),
             "sentences": len(sentence_texts),
@@ -305,6 +317,15 @@ def _passage_from_dict(d: dict[str, object]) -> Passage:
         role=d["role"],  # type: ignore[arg-type]
         role_scores=tuple(d["role_scores"].items()),  # type: ignore[attr-defined]
     )
+
+
+def _export_record(folder: Path) -> dict[str, object] | None:
+    """What the version's exported encoder is, with a checksum of each of its files."""
+    if not folder.is_dir():
+        return None
+    config = json.loads((folder / ENCODER_CONFIG).read_text(encoding="utf-8"))
+    files = {p.name: sha256_file(p) for p in sorted(folder.iterdir()) if p.is_file()}
+    return {"folder": ENCODER_DIR, **config, "files": files}
 
 
 def _library_versions() -> dict[str, str]:

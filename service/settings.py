@@ -10,6 +10,8 @@ import limits
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from service.encoder import Backend
+
 MIN_KEY_CHARS = 16
 
 
@@ -20,6 +22,19 @@ class Settings(BaseSettings):
     index_dir: Path = Path("index")
     model_path: Path | None = Field(
         default=None, description="sentence-transformers model folder; default: the packaged one"
+    )
+    encoder: Backend = Field(
+        default="onnx",
+        description="query encoder: the index's own int8 ONNX export, or torch (the reference)",
+    )
+    encoder_threads: int = Field(
+        default=1, ge=1, description="onnxruntime threads per encoding; requests run side by side"
+    )
+    cache_size: int = Field(
+        default=4096, ge=0, description="answers, and text vectors, remembered (LRU each); 0: none"
+    )
+    search_threads: int = Field(
+        default=2, ge=1, description="searches run at once, off the event loop (one per core)"
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

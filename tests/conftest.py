@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from service.api import create_app  # noqa: E402
 from service.encoder import Encoder, TorchEncoder  # noqa: E402
 from service.engine import Engine  # noqa: E402
+from service.export import export_onnx  # noqa: E402
 from service.index import build  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
@@ -31,10 +32,19 @@ def encoder() -> Encoder:
 
 
 @pytest.fixture(scope="session")
-def index_dir(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> Path:
-    """An index of the bundled corpus, built once per test session."""
+def onnx_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The int8 ONNX encoder a build exports, exported once per test session."""
+    return export_onnx(tmp_path_factory.mktemp("export") / "encoder")
+
+
+@pytest.fixture(scope="session")
+def index_dir(
+    tmp_path_factory: pytest.TempPathFactory, encoder: Encoder, onnx_export: Path
+) -> Path:
+    """An index of the bundled corpus, built once per test session; it carries the ONNX
+    encoder, so it can be served as `roleqa serve` serves by default."""
     root = tmp_path_factory.mktemp("index")
-    build(CORPUS, root, encoder)
+    build(CORPUS, root, encoder, encoder_files=onnx_export)
     return root
 
 

@@ -100,7 +100,8 @@ def test_reloads_under_load_lose_no_request_and_mix_no_versions(
     root = tmp_path / "index"
     corpora = [corpus_version(tmp_path, n) for n in range(RELOADS + 1)]
     first = build(corpora[0], root, encoder)
-    with serving(root, env={"ROLEQA_RATE_LIMIT": ""}) as server:
+    # Its versions are built here without the ONNX export, so they are served with torch.
+    with serving(root, env={"ROLEQA_RATE_LIMIT": "", "ROLEQA_ENCODER": "torch"}) as server:
         seen, source_of = asyncio.run(rebuild_and_reload(server.url, root, corpora, encoder))
     source_of[first.name] = "part-0.txt"
 
