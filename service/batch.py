@@ -126,6 +126,7 @@ class OncePerText:
         self.encoder = encoder
         self.model_id = encoder.model_id
         self.dim = encoder.dim
+        self.backend = encoder.backend
         self._vectors: dict[str, np.ndarray] = {}
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

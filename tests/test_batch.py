@@ -317,7 +317,7 @@ def test_no_text_is_encoded_twice_across_the_chunks_of_a_batch(
     encoder = engine.searcher.encoder
 
     class Counting:
-        model_id, dim = encoder.model_id, encoder.dim
+        model_id, dim, backend = encoder.model_id, encoder.dim, encoder.backend
 
         def encode(self, texts: list[str]) -> np.ndarray:
             encoded.extend(texts)
