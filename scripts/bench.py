@@ -288,7 +288,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians)")
     parser.add_argument("--requests", type=int, default=200, help="requests per round at c=1")
     parser.add_argument("--concurrency", type=int, default=8, help="the concurrent level")
-    parser.add_argument("--warmup", type=int, default=30, help="requests before measuring")
+    parser.add_argument("--warmup", type=int, default=100, help="requests before measuring")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="roleqa-bench-") as tmp:
