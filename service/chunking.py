@@ -15,7 +15,9 @@ MIN_PASSAGE_CHARS = 160
 
 # A sentence ends at . ! ? (and closing quotes or brackets) followed by white space and a
 # capital, digit, quote or bracket; a line break before a list bullet also ends one.
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])|\n(?=\s*(?:[-*+•]|\d{1,3}[.)])\s)")
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])|\n(?=\s*(?:[-*+•]|\d{1,3}[.)])\s)"
+)
 _ABBREVIATIONS = re.compile(r"\b(?:e\.g|i\.e|etc|vs|Mr|Mrs|Ms|Dr|St|No|Fig|approx|cf)\.$", re.I)
 
 
@@ -108,9 +110,7 @@ def chunk_document(
 ) -> list[Passage]:
     passages: list[Passage] = []
     for group in _merge_short(doc.blocks, min_chars, max_chars):
-        sentences = [
-            span for block in group for span in split_sentences(block.text, block.start)
-        ]
+        sentences = [span for block in group for span in split_sentences(block.text, block.start)]
         for run in _pack(sentences, max_chars):
             start, end = run[0].start, run[-1].end
             passages.append(

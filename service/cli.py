@@ -17,14 +17,18 @@ from rich.markup import escape
 from rich.table import Table
 
 from service.engine import Engine
-from service.index import IndexRefused, build, resolve, staleness, read_manifest
+from service.index import IndexRefused, build, read_manifest, resolve, staleness
 from service.settings import get_settings
 
-app = typer.Typer(help="Role-attributed question answering over your documents.", no_args_is_help=True)
+app = typer.Typer(
+    help="Role-attributed question answering over your documents.", no_args_is_help=True
+)
 err = Console(stderr=True, soft_wrap=True)  # a refusal stays one line, whatever the width
 out = Console()
 
-IndexOpt = Annotated[Path | None, typer.Option("--index", help="index folder (default: ROLEQA_INDEX_DIR)")]
+IndexOpt = Annotated[
+    Path | None, typer.Option("--index", help="index folder (default: ROLEQA_INDEX_DIR)")
+]
 
 
 def _fail(message: str) -> typer.Exit:
@@ -146,7 +150,9 @@ def ask(
     if role is not None:
         canonical = engine.searcher.index.roles.canonical(role)
         if canonical is None:
-            raise _fail(f"unknown role {role!r}; known: {', '.join(engine.searcher.index.roles.names)}")
+            raise _fail(
+                f"unknown role {role!r}; known: {', '.join(engine.searcher.index.roles.names)}"
+            )
         role = canonical
     answer = engine.searcher.search(question, top_k, role)
     if as_json:
@@ -154,7 +160,8 @@ def ask(
         return
     out.print(
         f"[bold]{answer.question}[/bold]\nanswer role: [cyan]{answer.answer_role}[/cyan]  "
-        f"confidence {answer.confidence:.2f}" + ("  [yellow](no good answer)[/yellow]" if answer.no_answer else "")
+        f"confidence {answer.confidence:.2f}"
+        + ("  [yellow](no good answer)[/yellow]" if answer.no_answer else "")
     )
     for hit in answer.hits:
         section = " › ".join(hit.passage.section) or "-"
@@ -247,7 +254,14 @@ def eval_cmd(
     show_failures: Annotated[bool, typer.Option("--failures", help="list the misses")] = False,
 ) -> None:
     """Recall@k, MRR@10, role accuracy and no-answer metrics, overall and by kind."""
-    from service.evaluation import K_EVAL, failures, load_questions, locate_paragraphs, report
+    from service.evaluation import (
+        K_EVAL,
+        calibration,
+        failures,
+        load_questions,
+        locate_paragraphs,
+        report,
+    )
 
     engine = _engine(index)
     searcher = engine.searcher
@@ -255,18 +269,26 @@ def eval_cmd(
         qs = load_questions(questions)
     except (OSError, ValueError) as exc:
         raise _fail(str(exc)) from None
+    asked = [q.question for q in qs]
     gold = []
     if paragraphs:
         corpus = Path(str(searcher.index.manifest["corpus"]["dir"]))  # type: ignore[index]
-        texts = {p.source: (corpus / p.source).read_text(encoding="utf-8") for p in searcher.index.passages}
+        texts = {
+            p.source: (corpus / p.source).read_text(encoding="utf-8")
+            for p in searcher.index.passages
+        }
         gold = locate_paragraphs(paragraphs, texts)
 
     if ablation:
         full = searcher.config.weights
         plain = replace(searcher.config, expand=False)
         variants = {
-            "lexical only": replace(plain, weights=replace(full, dense=0, sentence=0, heading=0, role=0)),
-            "dense only": replace(plain, weights=replace(full, lexical=0, sentence=0, heading=0, role=0)),
+            "lexical only": replace(
+                plain, weights=replace(full, dense=0, sentence=0, heading=0, role=0)
+            ),
+            "dense only": replace(
+                plain, weights=replace(full, lexical=0, sentence=0, heading=0, role=0)
+            ),
             "hybrid": replace(plain, weights=replace(full, sentence=0, heading=0, role=0)),
             "+ sentences": replace(plain, weights=replace(full, heading=0, role=0)),
             "+ headings": replace(plain, weights=replace(full, role=0)),
@@ -274,17 +296,17 @@ def eval_cmd(
             "+ roles (full)": searcher.config,
         }
         rows = {
-            name: report(
-                qs, lambda q, s=searcher.with_config(config): s.search_many(q, K_EVAL), gold
-            )["all"]
+            name: report(qs, searcher.with_config(config).search_many(asked, K_EVAL), gold)["all"]
             for name, config in variants.items()
         }
         _print_table("variant", rows, as_json)
         return
-    table = report(qs, lambda q: searcher.search_many(q, K_EVAL), gold)
-    _print_table("kind", table, as_json)
+    answers = searcher.search_many(asked, K_EVAL)
+    _print_table("kind", report(qs, answers, gold), as_json)
+    if not as_json:
+        _print_table("confidence", calibration(qs, answers), as_json)
     if show_failures:
-        for line in failures(qs, searcher.search_many([q.question for q in qs], K_EVAL)):
+        for line in failures(qs, answers):
             err.print(line)
 
 
@@ -295,7 +317,17 @@ def _print_table(first: str, rows: dict[str, dict[str, float | int | None]], as_
     columns = list(next(iter(rows.values())))
     table = Table(first, *columns)
     for name, row in rows.items():
-        table.add_row(name, *("-" if row[c] is None else f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in columns))
+        table.add_row(
+            name,
+            *(
+                "-"
+                if row[c] is None
+                else f"{row[c]:.3f}"
+                if isinstance(row[c], float)
+                else str(row[c])
+                for c in columns
+            ),
+        )
     Console(width=160).print(table)
 
 

@@ -181,18 +181,17 @@ def parse_markdown(source: str, text: str) -> Document:
             headings.pop()
         headings.append((level, title_text))
 
+    def flush(para: list[tuple[int, int]]) -> None:
+        nonlocal seen_content
+        if para:
+            start, end = para[0][0], para[-1][1]
+            blocks.append(Block(text[start:end], start, end, section()))
+            para.clear()
+            seen_content = True
+
     for chunk in _chunks(text):
         para: list[tuple[int, int]] = []
         in_fence = False
-
-        def flush() -> None:
-            nonlocal seen_content
-            if para:
-                start, end = para[0][0], para[-1][1]
-                blocks.append(Block(text[start:end], start, end, section()))
-                para.clear()
-                seen_content = True
-
         for s, e in chunk.lines:
             line = text[s:e]
             if MD_FENCE.match(line):
@@ -204,7 +203,7 @@ def parse_markdown(source: str, text: str) -> Document:
                 continue
             m = MD_HEADING.match(line)
             if m:
-                flush()
+                flush(para)
                 open_heading(len(m.group(1)), m.group(2).strip())
                 continue
             if MD_SETEXT.match(line) and len(para) == 1:
@@ -213,7 +212,7 @@ def parse_markdown(source: str, text: str) -> Document:
                 open_heading(1 if line.strip()[0] == "=" else 2, title_text)
                 continue
             para.append((s, e))
-        flush()
+        flush(para)
     return Document(source, text, title, tuple(blocks))
 
 

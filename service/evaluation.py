@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,7 +110,11 @@ def metrics(
             hit.passage.role == gold
             for a in answers
             for hit in a.hits[:K_EVAL]
-            if (gold := _gold_role(hit.passage.source, hit.passage.start, hit.passage.end, paragraphs))
+            if (
+                gold := _gold_role(
+                    hit.passage.source, hit.passage.start, hit.passage.end, paragraphs
+                )
+            )
             is not _UNJUDGED
         ]
         row["passage_role"] = _ratio(sum(judged), len(judged))
@@ -123,7 +128,7 @@ _UNJUDGED = object()
 
 def _gold_role(
     source: str, start: int, end: int, paragraphs: Sequence[ParagraphRole]
-) -> str | None | object:
+) -> str | object | None:
     roles = {p.role for p in paragraphs if p.source == source and p.start < end and start < p.end}
     if len(roles) != 1:
         return _UNJUDGED  # outside the gold paragraphs, or across two of different roles
@@ -132,16 +137,42 @@ def _gold_role(
 
 def report(
     questions: Sequence[Question],
-    answer: Callable[[Sequence[str]], Sequence[Answer]],
+    answers: Sequence[Answer],
     paragraphs: Sequence[ParagraphRole] = (),
 ) -> dict[str, dict[str, float | int | None]]:
     """Metrics overall and by question kind."""
-    answers = list(answer([q.question for q in questions]))
     table = {"all": metrics(questions, answers, paragraphs)}
     for kind in sorted({q.kind for q in questions}):
         pairs = [(q, a) for q, a in zip(questions, answers, strict=True) if q.kind == kind]
         table[kind] = metrics([q for q, _ in pairs], [a for _, a in pairs], paragraphs)
     return table
+
+
+CONFIDENCE_BANDS = (0.0, 0.5, 0.8, 0.95, 1.0)
+
+
+def is_right(question: Question, answer: Answer) -> bool:
+    """Right in every way a person would check: no-answer, first passage, role."""
+    if question.kind == "negative":
+        return answer.no_answer
+    first = _evidence_rank(answer, question.evidence) == 1 if question.evidence else True
+    role = question.role is None or answer.answer_role == question.role
+    return first and role and not answer.no_answer
+
+
+def calibration(
+    questions: Sequence[Question], answers: Sequence[Answer]
+) -> dict[str, dict[str, float | int | None]]:
+    """Share of right answers by confidence band: calibrated means it rises with confidence."""
+    rows: dict[str, dict[str, float | int | None]] = {}
+    for low, high in itertools.pairwise(CONFIDENCE_BANDS):
+        band = [
+            is_right(q, a)
+            for q, a in zip(questions, answers, strict=True)
+            if low <= a.confidence < high or (high == 1.0 and a.confidence == 1.0)
+        ]
+        rows[f"{low:.2f}-{high:.2f}"] = {"n": len(band), "right": _ratio(sum(band), len(band))}
+    return rows
 
 
 def failures(questions: Sequence[Question], answers: Sequence[Answer]) -> list[str]:

@@ -63,7 +63,9 @@ class Vocabulary:
             raise ValueError("vocabulary words and vectors disagree in number")
         return cls(tuple(data["words"]), tuple(data["tokens"]), np.asarray(vectors))
 
-    def expand(self, tokens: Sequence[str], words: Sequence[str], vectors: np.ndarray) -> dict[str, float]:
+    def expand(
+        self, tokens: Sequence[str], words: Sequence[str], vectors: np.ndarray
+    ) -> dict[str, float]:
         """Weighted BM25 terms: the question's own tokens (1.0), corrected typos and neighbours.
 
         `words` are the question's content words and `vectors` their embeddings.

@@ -7,6 +7,7 @@ use. A build writes a new version into a temporary folder, renames it into place
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -104,7 +105,8 @@ def make_passages(corpus: Path, roles: RoleBook) -> tuple[list[Passage], dict[st
             parent = [
                 q.text
                 for q in chunks
-                if p.section[:-1] and q.section[: len(p.section) - 1] == p.section[:-1]
+                if p.section[:-1]
+                and q.section[: len(p.section) - 1] == p.section[:-1]
                 and q.section != p.section
             ]
             attribution = roles.attribute(p.text, p.section, (section, parent))
@@ -265,7 +267,8 @@ def load(path: Path, model_id: str, dim: int, check_stale: bool = True) -> Index
     model = manifest.get("model")
     if not isinstance(model, dict) or model.get("id") != model_id or model.get("dim") != dim:
         raise IndexRefused(
-            f"the index at {version} was built with model {model!r}, not {model_id} ({dim} dims): rebuild it"
+            f"the index at {version} was built with model {model!r}, "
+            f"not {model_id} ({dim} dims): rebuild it"
         )
     if check_stale and (reason := staleness(manifest)):
         raise IndexRefused(f"the index at {version} is stale: {reason}; rebuild it")
@@ -285,7 +288,12 @@ def load(path: Path, model_id: str, dim: int, check_stale: bool = True) -> Index
         reason = _brief(exc)
         raise IndexRefused(f"the index at {version} is corrupt or incomplete ({reason})") from exc
     expected = manifest.get("passages")
-    counts = {len(passages), dense.ntotal, headings.ntotal, int(lexical.retriever.scores["num_docs"])}
+    counts = {
+        len(passages),
+        dense.ntotal,
+        headings.ntotal,
+        int(lexical.retriever.scores["num_docs"]),
+    }
     if counts != {expected} or sentences.ntotal != len(owner) or dense.d != dim:
         raise IndexRefused(f"the index at {version} is corrupt: its parts disagree in size")
     return Index(
@@ -331,8 +339,6 @@ def _export_record(folder: Path) -> dict[str, object] | None:
 def _library_versions() -> dict[str, str]:
     found = {}
     for name in LIBRARIES:
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
     return found

@@ -10,7 +10,6 @@ import bm25s
 import numpy as np
 import Stemmer
 
-
 # The longer English list: questions are full of "what", "how", "does" that match nothing.
 STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN_PLUS)
 
@@ -23,7 +22,11 @@ def _stemmer() -> Stemmer.Stemmer:
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
     """Lower-cased, stemmed word tokens with English stop words removed."""
     tokens = bm25s.tokenize(
-        list(texts), stopwords=sorted(STOPWORDS), stemmer=_stemmer(), return_ids=False, show_progress=False
+        list(texts),
+        stopwords=sorted(STOPWORDS),
+        stemmer=_stemmer(),
+        return_ids=False,
+        show_progress=False,
     )
     return [list(t) for t in tokens]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,7 +208,7 @@ class RoleBook:
 
 
 def _initials(name: str) -> str:
-    """"Product Owner" -> "PO"; a name already holding an acronym ("SAFe PM") has none."""
+    """ "Product Owner" -> "PO"; a name already holding an acronym ("SAFe PM") has none."""
     words = name.split()
     if len(words) < 2 or any(sum(c.isupper() for c in w) > 1 for w in words):
         return name.upper()

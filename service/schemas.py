@@ -14,7 +14,9 @@ MAX_TOP_K = 50
 class AskIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(description="a question in plain language", examples=["Who represents the customer?"])
+    question: str = Field(
+        description="a question in plain language", examples=["Who represents the customer?"]
+    )
     top_k: int = Field(default=5, ge=1, le=MAX_TOP_K, description="how many passages to return")
     role: str | None = Field(default=None, description="only passages about this role (or shared)")
     explain: bool = Field(default=False, description="add the parts of each passage's score")

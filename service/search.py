@@ -143,7 +143,9 @@ class Searcher:
         only_roles = bool(named) and not content_words(content)
         if not content_words(content):
             content = question  # "product owner" alone: match the role's own words
-        return Query(question, content, tuple(content_words(content)), named, comparison, only_roles)
+        return Query(
+            question, content, tuple(content_words(content)), named, comparison, only_roles
+        )
 
     def search(self, question: str, top_k: int = 5, role: str | None = None) -> Answer:
         return self.search_many([question], top_k, role)[0]
@@ -154,9 +156,7 @@ class Searcher:
         """Answer many questions; everything they need encoded goes to the encoder at once."""
         started = time.perf_counter()
         queries = [self.parse(q) for q in questions]
-        texts = list(
-            dict.fromkeys(t for q in queries for t in (q.content, q.text, *q.words))
-        )
+        texts = list(dict.fromkeys(t for q in queries for t in (q.content, q.text, *q.words)))
         encoded = dict(zip(texts, self.encoder.encode(texts), strict=True)) if texts else {}
         shared_ms = (time.perf_counter() - started) * 1000 / max(len(queries), 1)
         answers = []
@@ -196,7 +196,8 @@ class Searcher:
         if not q.roles or q.comparison:
             return np.zeros(len(self.index.passages), dtype=np.float32)
         names = self.index.roles.names
-        return self._roles[:, [names.index(r) for r in q.roles]].max(axis=1)
+        part: np.ndarray = self._roles[:, [names.index(r) for r in q.roles]].max(axis=1)
+        return part
 
     def _answer(self, q: Query, v: _Vectors, top_k: int, role: str | None) -> Answer:
         w = self.config.weights

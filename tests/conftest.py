@@ -11,14 +11,14 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from service.api import create_app  # noqa: E402
-from service.encoder import Encoder, TorchEncoder  # noqa: E402
-from service.engine import Engine  # noqa: E402
-from service.export import export_onnx  # noqa: E402
-from service.index import build  # noqa: E402
-from service.settings import Settings  # noqa: E402
+from service.api import create_app
+from service.encoder import Encoder, TorchEncoder
+from service.engine import Engine
+from service.export import export_onnx
+from service.index import build
+from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"

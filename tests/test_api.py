@@ -134,7 +134,9 @@ def test_configured_limits_apply_to_every_route(settings: Settings, engine: Engi
     tight = settings.model_copy(update={"max_top_k": 3, "max_question_chars": 20})
     with TestClient(create_app(tight, engine)) as c:
         assert c.get("/search", params={"q": "backlog", "k": 4}).status_code == 422
-        assert "at most 3" in c.post("/ask", json={"question": "backlog", "top_k": 4}).json()["detail"]
+        assert (
+            "at most 3" in c.post("/ask", json={"question": "backlog", "top_k": 4}).json()["detail"]
+        )
         assert "limit is 20" in c.post("/ask", json={"question": "b" * 21}).json()["detail"]
         r = c.post("/ask/batch", json={"questions": ["backlog"], "top_k": 9})
         assert r.status_code == 422

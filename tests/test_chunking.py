@@ -31,7 +31,7 @@ def test_a_long_paragraph_is_split_at_sentence_boundaries() -> None:
 
 
 def test_short_neighbours_of_a_section_ride_together() -> None:
-    text = "## Tips\n\n- one\n\n- two\n\nA longer paragraph that explains the tips in detail and more.\n"
+    text = "## Tips\n\n- one\n\n- two\n\nA longer paragraph that explains the tips in detail.\n"
     passages = chunk_document(parse_markdown("t.md", text))
     assert len(passages) == 1 and passages[0].text.startswith("- one")
 

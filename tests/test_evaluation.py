@@ -68,15 +68,19 @@ def test_passage_role_accuracy_uses_the_gold_paragraphs(tmp_path: Path) -> None:
     )
     paragraphs = locate_paragraphs(gold, {"doc.txt": text})
     assert [(p.start, p.end) for p in paragraphs] == [(0, 20), (20, 40), (40, len(text))]
-    m = metrics([Question("1", "q", "who", "A", ())], [answer("A", False, RED, BLUE, GREY)], paragraphs)
+    m = metrics(
+        [Question("1", "q", "who", "A", ())], [answer("A", False, RED, BLUE, GREY)], paragraphs
+    )
     assert m["passage_role"] == pytest.approx(2 / 3, abs=1e-4)  # BLUE says B, gold says A
 
 
 def test_questions_load_and_bad_lines_are_named(tmp_path: Path) -> None:
     good = tmp_path / "q.jsonl"
-    good.write_text('{"id": "x", "question": "hi", "kind": "who", "role": null, "evidence": []}\n\n')
+    good.write_text(
+        '{"id": "x", "question": "hi", "kind": "who", "role": null, "evidence": []}\n\n'
+    )
     assert load_questions(good)[0].question == "hi"
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"question": "hi"}\n{"nope": 1}\n')
-    with pytest.raises(ValueError, match="bad.jsonl:2"):
+    with pytest.raises(ValueError, match=r"bad\.jsonl:2"):
         load_questions(bad)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from tests.indexes import corrupt, mismatch, remove, served_copy, truncate
 from tests.live import roleqa
 

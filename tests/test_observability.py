@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.indexes import offer, served_copy
 from prometheus_client.parser import text_string_to_metric_families
 
 from service import metrics
@@ -16,6 +15,7 @@ from service.api import create_app
 from service.encoder import Encoder
 from service.engine import Engine
 from service.settings import Settings
+from tests.indexes import offer, served_copy
 
 
 def scrape(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

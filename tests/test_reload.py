@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.indexes import corrupt, mismatch, offer, scramble, served_copy, truncate
 
 from service.api import create_app
 from service.encoder import Encoder
 from service.engine import Engine
 from service.settings import Settings
+from tests.indexes import corrupt, mismatch, offer, scramble, served_copy, truncate
 
 KEY = "reload-test-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}

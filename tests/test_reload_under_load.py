@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from tests.live import serving
 
 from service.encoder import Encoder
 from service.index import ROLES_FILE, build
+from tests.live import serving
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 ARTICLE = CORPUS / "safe-pm-vs-po.txt"

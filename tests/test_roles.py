@@ -11,7 +11,8 @@ from service.documents import parse_markdown
 from service.evaluation import locate_paragraphs
 from service.index import make_passages
 from service.roles import SHARED, RoleBook
-from tests.conftest import CORPUS, DATA, SHARED as SHARED_DIR
+from tests.conftest import CORPUS, DATA
+from tests.conftest import SHARED as SHARED_DIR
 
 SCRUM = RoleBook.from_dict(
     {
@@ -82,7 +83,9 @@ def test_joint_and_unattributed_passages() -> None:
 def test_every_bundled_passage_has_its_paragraphs_gold_role() -> None:
     passages, _ = make_passages(CORPUS, RoleBook.load(CORPUS / "roles.toml"))
     text = (CORPUS / "safe-pm-vs-po.txt").read_text(encoding="utf-8")
-    gold = locate_paragraphs(SHARED_DIR / "eval" / "paragraph_roles.jsonl", {"safe-pm-vs-po.txt": text})
+    gold = locate_paragraphs(
+        SHARED_DIR / "eval" / "paragraph_roles.jsonl", {"safe-pm-vs-po.txt": text}
+    )
     assert len(gold) == 36
     for paragraph in gold:
         inside = [p for p in passages if p.start < paragraph.end and paragraph.start < p.end]
@@ -96,7 +99,9 @@ def test_a_markdown_corpus_with_four_roles_gets_its_gold_roles() -> None:
     gold = locate_paragraphs(folder / "paragraph_roles.jsonl", texts)
     judged = 0
     for p in passages:
-        roles = {g.role for g in gold if g.source == p.source and g.start < p.end and p.start < g.end}
+        roles = {
+            g.role for g in gold if g.source == p.source and g.start < p.end and p.start < g.end
+        }
         if len(roles) == 1:
             judged += 1
             assert p.role == roles.pop(), p.text[:80]

@@ -29,7 +29,9 @@ def test_a_comparison_leads_with_each_role(engine: Engine) -> None:
     answer = engine.searcher.search("SAFe PM vs PO: decision making", 4)
     assert answer.answer_role == SHARED
     lead = {h.passage.role for h in answer.hits[:2]}
-    assert {"SAFe Product Manager", "Product Owner"} <= lead | {h.passage.role for h in answer.hits[:3]}
+    assert {"SAFe Product Manager", "Product Owner"} <= lead | {
+        h.passage.role for h in answer.hits[:3]
+    }
 
 
 def test_who_questions_take_the_role_of_the_best_passage(engine: Engine) -> None:
