@@ -16,7 +16,6 @@ is carried as `input_<name>`.
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import re
@@ -26,16 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-import numpy as np
 import orjson
 
-from service.encoder import Encoder
+from service.encoder import CachedEncoder
 from service.questions import MAX_QUESTION_CHARS, check_question
 from service.search import Answer, Searcher
 
 # Questions per call to the searcher: big enough to encode efficiently, small enough that a
 # progress bar moves.
 CHUNK = 64
+# Distinct texts one batch may remember the vectors of (about 1.5 kB each).
+BATCH_VECTORS = 100_000
 ANSWER_COLUMNS = (
     "question",
     "answer_role",
@@ -101,8 +101,8 @@ def answer(
         except ValueError as exc:
             checked.append(exc)
     unique = list(dict.fromkeys(q for q in checked if isinstance(q, str)))
-    searcher = copy.copy(searcher)
-    searcher.encoder = OncePerText(searcher.encoder)
+    # Questions of a FAQ list share most of their words: encode each text once per batch.
+    searcher = searcher.with_encoder(CachedEncoder(searcher.encoder, BATCH_VECTORS))
     found: dict[str, Answer] = {}
     for start in range(0, len(unique), chunk):
         part = unique[start : start + chunk]
@@ -113,29 +113,6 @@ def answer(
         found[q] if isinstance(q, str) else failed(value, str(q))
         for value, q in zip(questions, checked, strict=True)
     ]
-
-
-class OncePerText:
-    """An encoder that encodes each distinct text once, however many chunks ask for it.
-
-    The searcher encodes a question's words as well as the question, and the questions of a FAQ
-    list share most of their words: across the chunks of one batch this halves the encoding.
-    """
-
-    def __init__(self, encoder: Encoder) -> None:
-        self.encoder = encoder
-        self.model_id = encoder.model_id
-        self.dim = encoder.dim
-        self.backend = encoder.backend
-        self._vectors: dict[str, np.ndarray] = {}
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        new = [t for t in dict.fromkeys(texts) if t not in self._vectors]
-        if new:
-            self._vectors.update(zip(new, self.encoder.encode(new), strict=True))
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self._vectors[t] for t in texts])
 
 
 def answer_rows(

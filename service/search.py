@@ -17,6 +17,7 @@ matched on what it asks, and the role is honoured by the `role` and `heading` pa
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 import time
@@ -87,6 +88,7 @@ class Query:
     text: str
     content: str  # the question without its role names
     words: tuple[str, ...]  # content words, for expansion
+    tokens: tuple[str, ...]  # BM25 tokens of the content
     roles: tuple[str, ...]  # roles named, in order of first mention
     comparison: bool
     only_roles: bool  # the question is nothing but role names
@@ -116,6 +118,15 @@ class Searcher:
             dtype=np.float32,
         )
         self._idf = _idf(index)
+        # The corpus's own words were embedded at build time: when by this very backend, their
+        # vectors are the ones the encoder would give, so a question's known words cost nothing.
+        record = index.manifest.get("encoder")
+        same_backend = isinstance(record, dict) and record.get("embedded_by") == encoder.backend
+        vocabulary = index.vocabulary
+        self._known_words: dict[str, np.ndarray] = (
+            dict(zip(vocabulary.words, vocabulary.vectors, strict=True)) if same_backend else {}
+        )
+        self._rows = [np.flatnonzero(self._owner == i) for i in range(n)]  # sentences of each
         # Word sets of every sentence, once, for the answer sentence's word overlap.
         self._sentence_words = [
             [set(t) for t in tokenize(p.sentence_texts())] if p.sentences else []
@@ -124,9 +135,14 @@ class Searcher:
 
     def with_config(self, config: SearchConfig) -> Searcher:
         """The same index and encoder with other settings (for ablations)."""
-        clone = object.__new__(Searcher)
-        clone.__dict__.update(self.__dict__)
+        clone = copy.copy(self)
         clone.config = config
+        return clone
+
+    def with_encoder(self, encoder: Encoder) -> Searcher:
+        """The same index and settings with another encoder of the same model (a caching one)."""
+        clone = copy.copy(self)
+        clone.encoder = encoder
         return clone
 
     def parse(self, question: str) -> Query:
@@ -144,7 +160,13 @@ class Searcher:
         if not content_words(content):
             content = question  # "product owner" alone: match the role's own words
         return Query(
-            question, content, tuple(content_words(content)), named, comparison, only_roles
+            question,
+            content,
+            tuple(content_words(content)),
+            tuple(tokenize([content])[0]),
+            named,
+            comparison,
+            only_roles,
         )
 
     def search(self, question: str, top_k: int = 5, role: str | None = None) -> Answer:
@@ -157,7 +179,10 @@ class Searcher:
         started = time.perf_counter()
         queries = [self.parse(q) for q in questions]
         texts = list(dict.fromkeys(t for q in queries for t in (q.content, q.text, *q.words)))
-        encoded = dict(zip(texts, self.encoder.encode(texts), strict=True)) if texts else {}
+        encoded = {t: self._known_words[t] for t in texts if t in self._known_words}
+        todo = [t for t in texts if t not in encoded]
+        if todo:
+            encoded.update(zip(todo, self.encoder.encode(todo), strict=True))
         shared_ms = (time.perf_counter() - started) * 1000 / max(len(queries), 1)
         answers = []
         for q in queries:
@@ -176,11 +201,10 @@ class Searcher:
 
     def _raw_parts(self, q: Query, v: _Vectors) -> dict[str, np.ndarray]:
         n = len(self.index.passages)
-        tokens = tokenize([q.content])[0]
         terms = (
-            self.index.vocabulary.expand(tokens, q.words, v.words)
+            self.index.vocabulary.expand(q.tokens, q.words, v.words)
             if self.config.expand
-            else dict.fromkeys(tokens, 1.0)
+            else dict.fromkeys(q.tokens, 1.0)
         )
         sentence = np.full(n, -1.0, dtype=np.float32)
         np.maximum.at(sentence, self._owner, self._sentences @ v.content)
@@ -257,8 +281,7 @@ class Searcher:
         if not top:
             return 0.0
         sentence = max(float(raw["sentence"][i]) for i in top)
-        tokens = tokenize([q.content])[0]
-        coverage = _coverage(tokens, self.index.lexical.known(tokens), self._idf)
+        coverage = _coverage(q.tokens, self.index.lexical.known(q.tokens), self._idf)
         return 0.7 * max(sentence, 0.0) + 0.3 * coverage
 
     def _confidence(self, evidence: float, fused: np.ndarray, order: list[int]) -> float:
@@ -282,11 +305,11 @@ class Searcher:
 
     def _best_sentence(self, i: int, vector: np.ndarray, q: Query) -> str:
         passage = self.index.passages[i]
-        rows = np.flatnonzero(self._owner == i)
+        rows = self._rows[i]
         texts = passage.sentence_texts()
         if rows.size == 0 or not texts:
             return passage.text
-        words = set(tokenize([q.content])[0])
+        words = set(q.tokens)
         overlap = np.array(
             [len(words & t) / (len(words) or 1) for t in self._sentence_words[i]], dtype=np.float32
         )
