@@ -8,11 +8,10 @@ vocabulary words (cosine of the single-word embeddings) as weighted BM25 terms.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,10 @@ WORD = re.compile(r"[a-z][a-z'-]+")
 # held-out questions; 0.70 loses most of the gain).
 MIN_SIMILARITY = 0.62
 MAX_NEIGHBOURS = 3
-TYPO_CUTOFF = 0.85
+# Only words this long are corrected (short ones are too often another real word), and a
+# correction counts a little less than a word the question spelled right.
+MIN_TYPO_CHARS = 5
+TYPO_WEIGHT = 0.9
 
 
 def content_words(text: str) -> list[str]:
@@ -41,6 +43,23 @@ class Vocabulary:
     words: tuple[str, ...]
     tokens: tuple[str, ...]
     vectors: np.ndarray  # one unit row per word
+    # Every token and every token less one letter, to the tokens they come from: two strings
+    # one edit apart (a letter dropped, added or changed) share an entry (SymSpell's trick).
+    _spellings: dict[str, set[str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        spellings: dict[str, set[str]] = {}
+        for token in self.tokens:
+            for variant in (token, *_deletions(token)):
+                spellings.setdefault(variant, set()).add(token)
+        object.__setattr__(self, "_spellings", spellings)
+
+    def _near(self, token: str) -> set[str]:
+        """Corpus tokens one edit away from `token`."""
+        found: set[str] = set()
+        for variant in (token, *_deletions(token)):
+            found |= self._spellings.get(variant, set())
+        return found
 
     @classmethod
     def build(cls, texts: Sequence[str], encoder: Encoder) -> Vocabulary:
@@ -71,11 +90,10 @@ class Vocabulary:
         `words` are the question's content words and `vectors` their embeddings.
         """
         terms = dict.fromkeys(tokens, 1.0)
-        known = set(self.tokens)
         for token in tokens:
-            if token not in known and len(token) >= 5:
-                for close in difflib.get_close_matches(token, self.tokens, 1, TYPO_CUTOFF):
-                    terms.setdefault(close, 0.9)
+            if token not in self._spellings.get(token, ()) and len(token) >= MIN_TYPO_CHARS:
+                for close in sorted(self._near(token))[:1]:
+                    terms.setdefault(close, TYPO_WEIGHT)
         if len(words) and len(self.words):
             sims = vectors @ self.vectors.T
             for row in sims:
@@ -84,3 +102,7 @@ class Vocabulary:
                     if sim >= MIN_SIMILARITY and token and terms.get(token, 0.0) < sim:
                         terms[token] = sim
         return terms
+
+
+def _deletions(token: str) -> set[str]:
+    return {token[:i] + token[i + 1 :] for i in range(len(token))}
