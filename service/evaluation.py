@@ -148,14 +148,12 @@ def report(
     return table
 
 
-CONFIDENCE_BANDS = (0.0, 0.5, 0.8, 0.95, 1.0)
+CONFIDENCE_BANDS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
 def is_right(question: Question, answer: Answer) -> bool:
-    """Right in every way a person would check: no-answer, first passage, role."""
-    if question.kind == "negative":
-        return answer.no_answer
-    first = _evidence_rank(answer, question.evidence) == 1 if question.evidence else True
+    """The first passage holds the evidence, the answer role is right, and it was answered."""
+    first = _evidence_rank(answer, question.evidence) == 1
     role = question.role is None or answer.answer_role == question.role
     return first and role and not answer.no_answer
 
@@ -163,13 +161,14 @@ def is_right(question: Question, answer: Answer) -> bool:
 def calibration(
     questions: Sequence[Question], answers: Sequence[Answer]
 ) -> dict[str, dict[str, float | int | None]]:
-    """Share of right answers by confidence band: calibrated means it rises with confidence."""
+    """Share of right answers by confidence band, over the questions that have an answer:
+    calibrated means the share rises with the confidence and roughly matches it."""
     rows: dict[str, dict[str, float | int | None]] = {}
     for low, high in itertools.pairwise(CONFIDENCE_BANDS):
         band = [
             is_right(q, a)
             for q, a in zip(questions, answers, strict=True)
-            if low <= a.confidence < high or (high == 1.0 and a.confidence == 1.0)
+            if q.evidence and (low <= a.confidence < high or a.confidence == high == 1.0)
         ]
         rows[f"{low:.2f}-{high:.2f}"] = {"n": len(band), "right": _ratio(sum(band), len(band))}
     return rows
