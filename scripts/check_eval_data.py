@@ -22,29 +22,25 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tomllib
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from service.documents import corpus_files
 from service.evaluation import ParagraphRole, locate_paragraphs, normalise
+from service.roles import RoleBook
 
 KINDS = ("role-named", "who", "keyword", "paraphrase", "comparison", "negative")
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def read_corpus(folder: Path) -> dict[str, str]:
-    """The corpus texts by file name, as the service reads them (`.txt` and `.md`)."""
-    return {
-        p.name: p.read_text(encoding="utf-8")
-        for p in sorted(folder.iterdir())
-        if p.suffix in (".txt", ".md")
-    }
+    """The corpus texts by file name, as the service reads them."""
+    return {str(p.relative_to(folder)): p.read_text(encoding="utf-8") for p in corpus_files(folder)}
 
 
 def read_roles(folder: Path) -> set[str]:
-    with (folder / "roles.toml").open("rb") as f:
-        return {role["name"] for role in tomllib.load(f)["role"]}
+    return set(RoleBook.load(folder / "roles.toml").names)
 
 
 def read_jsonl(path: Path, problems: list[str]) -> list[tuple[int, dict[str, Any]]]:
