@@ -57,13 +57,6 @@ class LexicalIndex:
     def size(self) -> int:
         return int(self.retriever.scores["num_docs"])
 
-    def scores(self, tokens: Sequence[str]) -> np.ndarray:
-        """BM25 score of every indexed text for already tokenised query words."""
-        known = self.known(tokens)
-        if not known:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self.retriever.get_scores(known), dtype=np.float32)
-
     def weighted_scores(self, terms: Mapping[str, float]) -> np.ndarray:
         """BM25 with a weight per query term (expansions count less than the words asked)."""
         total = np.zeros(self.size, dtype=np.float32)
