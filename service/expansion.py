@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from service.cache import LRUCache
 from service.encoder import Encoder
 from service.lexical import STOPWORDS, tokenize
 
@@ -28,6 +29,8 @@ MAX_NEIGHBOURS = 3
 # correction counts a little less than a word the question spelled right.
 MIN_TYPO_CHARS = 5
 TYPO_WEIGHT = 0.9
+# Words whose neighbours are remembered: the same words come back question after question.
+NEIGHBOUR_CACHE = 50_000
 
 
 def content_words(text: str) -> list[str]:
@@ -46,6 +49,9 @@ class Vocabulary:
     # Every token and every token less one letter, to the tokens they come from: two strings
     # one edit apart (a letter dropped, added or changed) share an entry (SymSpell's trick).
     _spellings: dict[str, set[str]] = field(init=False, repr=False, compare=False)
+    _neighbours: LRUCache[tuple[str, bytes], tuple[tuple[str, float], ...]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         spellings: dict[str, set[str]] = {}
@@ -53,6 +59,7 @@ class Vocabulary:
             for variant in (token, *_deletions(token)):
                 spellings.setdefault(variant, set()).add(token)
         object.__setattr__(self, "_spellings", spellings)
+        object.__setattr__(self, "_neighbours", LRUCache(NEIGHBOUR_CACHE))
 
     def _near(self, token: str) -> set[str]:
         """Corpus tokens one edit away from `token`."""
@@ -94,14 +101,29 @@ class Vocabulary:
             if token not in self._spellings.get(token, ()) and len(token) >= MIN_TYPO_CHARS:
                 for close in sorted(self._near(token))[:1]:
                     terms.setdefault(close, TYPO_WEIGHT)
-        if len(words) and len(self.words):
-            sims = vectors @ self.vectors.T
-            for row in sims:
-                for j in np.argsort(-row)[:MAX_NEIGHBOURS]:
-                    token, sim = self.tokens[j], float(row[j])
-                    if sim >= MIN_SIMILARITY and token and terms.get(token, 0.0) < sim:
-                        terms[token] = sim
+        for word, vector in zip(words, vectors, strict=True):
+            for token, sim in self.neighbours(word, vector):
+                if terms.get(token, 0.0) < sim:
+                    terms[token] = sim
         return terms
+
+    def neighbours(self, word: str, vector: np.ndarray) -> tuple[tuple[str, float], ...]:
+        """The tokens of the vocabulary words nearest `word` (embedded as `vector`), with their
+        cosines, if close enough to count. Remembered by word and vector: one matrix-vector
+        product over the whole vocabulary is most of what a question costs to expand."""
+        key = (word, vector.tobytes())
+        found = self._neighbours.get(key)
+        if found is None:
+            sims = self.vectors @ vector
+            k = min(MAX_NEIGHBOURS, len(sims))
+            nearest = np.argpartition(-sims, k - 1)[:k].tolist() if k else []
+            found = tuple(
+                (self.tokens[j], float(sims[j]))
+                for j in nearest
+                if sims[j] >= MIN_SIMILARITY and self.tokens[j]
+            )
+            self._neighbours.put(key, found)
+        return found
 
 
 def _deletions(token: str) -> set[str]:

@@ -204,7 +204,8 @@ class Searcher:
             answers.append(replace(answer, took_ms=round(took, 3)))
         return answers
 
-    def _raw_parts(self, q: Query, v: _Vectors) -> dict[str, np.ndarray]:
+    def _raw_parts(self, q: Query, v: _Vectors, sentences: np.ndarray) -> dict[str, np.ndarray]:
+        """Each part's score for every passage; `sentences` are the question's sentence cosines."""
         n = len(self.index.passages)
         terms = (
             self.index.vocabulary.expand(q.tokens, q.words, v.words)
@@ -212,7 +213,7 @@ class Searcher:
             else dict.fromkeys(q.tokens, 1.0)
         )
         sentence = np.full(n, -1.0, dtype=np.float32)
-        np.maximum.at(sentence, self._owner, self._sentences @ v.content)
+        np.maximum.at(sentence, self._owner, sentences)
         return {
             "lexical": self.index.lexical.weighted_scores(terms),
             "dense": self._dense @ v.content,
@@ -230,12 +231,16 @@ class Searcher:
 
     def _answer(self, q: Query, v: _Vectors, top_k: int, role: str | None) -> Answer:
         w = self.config.weights
-        raw = self._raw_parts(q, v)
-        parts = {
-            k: getattr(w, k) * (x if k == "role" else _standardise(x))
-            for k, x in raw.items()
-            if getattr(w, k) > 0
-        }
+        sentences = self._sentences @ v.content
+        raw = self._raw_parts(q, v, sentences)
+        used = [k for k in raw if getattr(w, k) > 0]
+        scaled = [k for k in used if k != "role"]  # the role part is a probability already
+        z = (
+            dict(zip(scaled, _standardise(np.stack([raw[k] for k in scaled])), strict=True))
+            if scaled
+            else {}
+        )
+        parts = {k: getattr(w, k) * z.get(k, raw[k]) for k in used}
         fused = np.sum(list(parts.values()), axis=0) if parts else np.zeros(len(raw["dense"]))
         order = self._rank(q, fused, role)
         evidence = self._evidence(q, raw, order)
@@ -246,7 +251,7 @@ class Searcher:
                 passage=self.index.passages[i],
                 rank=rank,
                 score=round(float(scores[i]), 4),
-                answer=self._best_sentence(i, v.content, q),
+                answer=self._best_sentence(i, sentences, q),
                 parts={k: round(float(x[i]), 4) for k, x in parts.items()},
             )
             for rank, i in enumerate(order[:top_k], start=1)
@@ -308,7 +313,9 @@ class Searcher:
             return SHARED
         return hits[0].passage.role if hits else None
 
-    def _best_sentence(self, i: int, vector: np.ndarray, q: Query) -> str:
+    def _best_sentence(self, i: int, cosines: np.ndarray, q: Query) -> str:
+        """The passage's sentence that best answers, by its cosine (of all `cosines`, one per
+        indexed sentence) and its share of the question's words."""
         passage = self.index.passages[i]
         rows = self._rows[i]
         texts = passage.sentence_texts()
@@ -318,16 +325,18 @@ class Searcher:
         overlap = np.array(
             [len(words & t) / (len(words) or 1) for t in self._sentence_words[i]], dtype=np.float32
         )
-        best = int(np.argmax(self._sentences[rows] @ vector + 0.3 * overlap))
+        best = int(np.argmax(cosines[rows] + 0.3 * overlap))
         # "They refine the backlog." says little alone: take in the sentence naming "they".
         first = best - 1 if best > 0 and _ANAPHOR.match(texts[best]) else best
         spans = passage.sentences
         return passage.text[spans[first].start - passage.start : spans[best].end - passage.start]
 
 
-def _standardise(x: np.ndarray) -> np.ndarray:
-    sd = float(x.std())
-    return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
+def _standardise(rows: np.ndarray) -> np.ndarray:
+    """Each row as z-scores; a row with no spread becomes zeros."""
+    centred = rows - rows.mean(axis=1, keepdims=True)
+    sd = centred.std(axis=1, keepdims=True)
+    return np.divide(centred, sd, out=np.zeros_like(centred), where=sd > 1e-9)
 
 
 def _idf(index: Index) -> dict[str, float]:
