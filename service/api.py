@@ -9,12 +9,12 @@ import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from functools import partial
 from pathlib import Path
 from typing import Annotated
 
-import anyio
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -89,12 +89,12 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         )
     app.add_middleware(RequestContext)
     app.include_router(web_router())
-    searches = anyio.CapacityLimiter(settings.search_threads)
+    searches = ThreadPoolExecutor(settings.search_threads, thread_name_prefix="search")
 
     async def answer(s: Searcher, question: str, top_k: int, role: str | None) -> Answer:
         engine: Engine = app.state.engine
-        return await anyio.to_thread.run_sync(
-            partial(engine.search, question, top_k, role, searcher=s), limiter=searches
+        return await asyncio.get_running_loop().run_in_executor(
+            searches, partial(engine.search, question, top_k, role, searcher=s)
         )
 
     async def searcher(request: Request) -> Searcher:
