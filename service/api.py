@@ -8,6 +8,7 @@ goes on accepting and answering meanwhile, and the threads do not outnumber the 
 import asyncio
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
@@ -21,6 +22,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from threadpoolctl import threadpool_limits
+from uvicorn.config import STARTUP_FAILURE
 
 from service import batch, metrics
 from service.access import KeyRing, RateLimit, client_host, guard, is_loopback
@@ -267,12 +269,17 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
 def app_from_env() -> FastAPI:
     """The app as `uvicorn --factory service.api:app_from_env` builds it (the Docker image, or
     several workers, each building its own): settings from ROLEQA_* and the index they name.
-    A refused index stops the start with its one sentence rather than a traceback."""
+
+    A refused index stops the start with its one sentence rather than a traceback, and with
+    uvicorn's start-up failure status, so that its supervisor gives up at once rather than
+    starting worker after worker on an index that will be refused every time.
+    """
     settings = get_settings()
     try:
         engine = open_engine(settings)
     except IndexRefused as exc:
-        raise SystemExit(f"roleqa: {exc}") from None
+        print(f"roleqa: {exc}", file=sys.stderr)
+        raise SystemExit(STARTUP_FAILURE) from None
     return create_app(settings, engine)
 
 

@@ -25,14 +25,18 @@ _texts = st.lists(st.one_of(_words, st.text(max_size=12)), max_size=12).map(" ".
 @settings(max_examples=200, deadline=None)
 def test_tokens_are_those_of_bm25s(texts: list[str]) -> None:
     expected = bm25s.tokenize(
-        texts, stopwords=sorted(STOPWORDS), stemmer=_stemmer(), return_ids=False, show_progress=False
+        texts,
+        stopwords=sorted(STOPWORDS),
+        stemmer=_stemmer(),
+        return_ids=False,
+        show_progress=False,
     )
     assert tokenize(texts) == [list(t) for t in expected]
 
 
 @given(
     st.dictionaries(
-        st.sampled_from(sorted({t for ts in tokenize(TEXTS) for t in ts}) + ["absent", ""]),
+        st.sampled_from([*sorted({t for ts in tokenize(TEXTS) for t in ts}), "absent", ""]),
         st.floats(0.1, 1.0),
         max_size=6,
     )
