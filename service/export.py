@@ -20,6 +20,8 @@ from typing import Any
 from service.encoder import ENCODER_CONFIG, MODEL_ID, ONNX_MODEL, TOKENIZER, default_model_path
 
 OPSET = 17
+# Raised whenever the exported graph changes, so that `roleqa build --if-stale` exports again.
+EXPORT_FORMAT = 2
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 QUANTIZATION = "int8 weights per channel, activations dynamic"
 
@@ -54,6 +56,7 @@ def export_onnx(dest: Path, model_path: Path | None = None) -> Path:
             num_heads=int(config.num_attention_heads),
             hidden_size=int(config.hidden_size),
             opt_level=0,  # fusions only: the file stays portable across CPUs
+            optimization_options=_fusions(),
         ).save_model_to_file(str(fused))
         _quantize(fused, dest / ONNX_MODEL)
 
@@ -67,9 +70,26 @@ def export_onnx(dest: Path, model_path: Path | None = None) -> Path:
         "normalize": True,
         "quantization": QUANTIZATION,
         "opset": OPSET,
+        "format": EXPORT_FORMAT,
     }
     (dest / ENCODER_CONFIG).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return dest
+
+
+def _fusions() -> Any:
+    """The BERT fusions, but for the two whose onnxruntime CPU kernels are slower than what
+    they replace on a question's dozen tokens (1.31, measured here at 13 tokens):
+    SkipLayerNormalization 36 us against 15 us for Add + Add + LayerNormalization, BiasGelu
+    30 us against 18 us for Add + Gelu. Without them a question encodes ~18% faster, with the
+    same vectors to within rounding (cosine to torch: mean 0.9935, lowest 0.9890, as before).
+    """
+    from onnxruntime.transformers.fusion_options import FusionOptions
+
+    options = FusionOptions("bert")
+    options.enable_skip_layer_norm = False
+    options.enable_bias_skip_layer_norm = False
+    options.enable_bias_gelu = False
+    return options
 
 
 def _trace(transformer: Any, tokenizer: Any, out: Path) -> None:

@@ -76,7 +76,7 @@ class LexicalIndex:
         spans = [(int(self._starts[i]), int(self._starts[i + 1]), w) for i, w in ids]
         passages = np.concatenate([self._passages[a:b] for a, b, _ in spans])
         scores = np.concatenate([w * self._data[a:b] for a, b, w in spans])
-        total = np.bincount(passages, scores, minlength=self.size)
+        total: np.ndarray = np.bincount(passages, scores, minlength=self.size)
         if self._absent is not None:
-            total += sum(w * float(self._absent[i]) for i, w in ids)
+            total = total + sum(w * float(self._absent[i]) for i, w in ids)
         return total.astype(np.float32)

@@ -336,7 +336,8 @@ def _standardise(rows: np.ndarray) -> np.ndarray:
     """Each row as z-scores; a row with no spread becomes zeros."""
     centred = rows - rows.mean(axis=1, keepdims=True)
     sd = centred.std(axis=1, keepdims=True)
-    return np.divide(centred, sd, out=np.zeros_like(centred), where=sd > 1e-9)
+    z: np.ndarray = np.divide(centred, sd, out=np.zeros_like(centred), where=sd > 1e-9)
+    return z
 
 
 def _idf(index: Index) -> dict[str, float]:

@@ -10,11 +10,20 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 
-from service.encoder import ENCODER_CONFIG, ONNX_MODEL, TOKENIZER, Encoder, OnnxEncoder
+from service.encoder import (
+    ENCODER_CONFIG,
+    ONNX_MODEL,
+    TOKENIZER,
+    Encoder,
+    OnnxEncoder,
+    session_options,
+)
 from service.engine import Engine
 from service.evaluation import load_questions
+from service.export import EXPORT_FORMAT
 from service.index import ENCODER_DIR, IndexRefused, build, load, resolve, sha256_file
 from tests.conftest import CORPUS, ROOT, SHARED
 from tests.indexes import served_copy
@@ -66,6 +75,19 @@ def test_the_build_ships_an_int8_onnx_encoder_and_records_it(built: Path) -> Non
         assert sha256_file(folder / name) == digest
     ops = {node.op_type for node in onnx.load(str(folder / ONNX_MODEL)).graph.node}
     assert ops & {"MatMulInteger", "QAttention"}, ops  # its weights are int8
+    assert record["format"] == EXPORT_FORMAT
+
+
+def test_the_graph_that_runs_has_none_of_the_slow_fused_operators(
+    built: Path, tmp_path: Path
+) -> None:
+    """onnxruntime ignores an optimiser name it does not know: check what it really runs."""
+    options = session_options(threads=1)
+    options.optimized_model_filepath = str(tmp_path / "as-run.onnx")
+    ort.InferenceSession(str(built / ENCODER_DIR / ONNX_MODEL), options)
+    ops = {node.op_type for node in onnx.load(options.optimized_model_filepath).graph.node}
+    assert "LayerNormalization" in ops and "Gelu" in ops, ops
+    assert not ops & {"SkipLayerNormalization", "BiasGelu", "FastGelu"}, ops
 
 
 @pytest.mark.parametrize("texts", ["dev questions", "corpus passages"])
