@@ -6,6 +6,8 @@ and get the same stream of distinct questions, first from one client, then from 
 answer comes from a cache (though words recur, as words do). Rounds are interleaved so that the
 machine's other load falls on both alike, and the ratios come from this one run. The server's
 CPU time per request is shown too: on a shared machine it is the figure least moved by others.
+A bare ASGI app that does no work at all is timed alongside at concurrency 1: the floor that
+the client, loopback and uvicorn set under every latency here.
 
     python scripts/bench.py                 # uses ./index, or builds one into a temp folder
     python scripts/bench.py --index DIR --rounds 3 --requests 200
@@ -30,6 +32,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -108,6 +111,21 @@ def serve_baseline(index: Path, port: int) -> None:
         return {"status": "ready"}
 
     uvicorn.run(app, host="127.0.0.1", port=port, workers=1, log_level="warning")
+
+
+async def floor_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """No work at all: what a request costs the client, loopback and uvicorn alone."""
+    if scope["type"] != "http":
+        return
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b'{"status":"ready"}'})
+
+
+def serve_floor(port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(floor_app, host="127.0.0.1", port=port, log_level="warning")
 
 
 # --- set-up -------------------------------------------------------------------------------
@@ -218,8 +236,10 @@ async def send(url: str, questions: list[str], concurrency: int) -> tuple[float,
 
         async def worker() -> None:
             for q in pending:
+                # Built before the clock starts: what is timed is the round trip.
+                request = client.build_request("GET", "/search", params={"q": q, "k": 5})
                 t0 = time.perf_counter()
-                response = await client.get("/search", params={"q": q, "k": 5})
+                response = await client.send(request)
                 latencies.append(time.perf_counter() - t0)
                 response.raise_for_status()
 
@@ -295,7 +315,14 @@ def main() -> None:
         index = ensure_index(args.index, Path(tmp))
         version = index_version(index)
         python = sys.executable
-        base_port, fast_port = free_port(), free_port()
+        base_port, fast_port, floor_port = free_port(), free_port(), free_port()
+        floor = start(
+            "floor",
+            [python, __file__, "--serve-floor", "--port", str(floor_port)],
+            floor_port,
+            Path(tmp) / "floor.log",
+            environment(),
+        )
         base = start(
             "baseline",
             [python, __file__, "--serve-baseline", str(index), "--port", str(base_port)],
@@ -312,17 +339,18 @@ def main() -> None:
             # client, so it is lifted here; everything else is as `make run` serves it.
             environment(ROLEQA_RATE_LIMIT=""),
         )
-        with running([base, fast]):
+        with running([floor, base, fast]):
             stream = question_stream(version)
             warm = [next(stream) for _ in range(args.warmup)]
-            for server in (base, fast):
+            for server in (floor, base, fast):
                 drive(server, warm, 1)
             runs: dict[tuple[str, int], list[Load]] = {}
             levels = {1: args.requests, args.concurrency: args.requests * 3}
             for r in range(args.rounds):
                 for c, n in levels.items():
                     questions = [next(stream) for _ in range(n)]
-                    for server in (base, fast) if r % 2 == 0 else (fast, base):
+                    pair = (base, fast) if r % 2 == 0 else (fast, base)
+                    for server in (floor, *pair) if c == 1 else pair:
                         runs.setdefault((server.name, c), []).append(drive(server, questions, c))
             loads = {key: median_load(v) for key, v in runs.items()}
             rss = {server.name: server.rss_mb() for server in (base, fast)}
@@ -337,11 +365,20 @@ def main() -> None:
         f"{args.concurrency}, after {args.warmup} to warm up; roleqa ran {workers} worker(s).\n"
     )
     print("\n".join(table(base, fast, loads, rss)))
+    b1, f1, floor1 = loads[base.name, 1].p50, loads[fast.name, 1].p50, loads[floor.name, 1].p50
+    print(
+        f"\nThe floor: a bare ASGI app that does nothing, on the same client and questions, "
+        f"answers in {floor1:.2f} ms p50 at concurrency 1 (the client, loopback and uvicorn). "
+        f"Above it, roleqa takes {f1 - floor1:.2f} ms and the baseline {b1 - floor1:.2f} ms: "
+        f"{(b1 - floor1) / (f1 - floor1):.1f}{TIMES} less."
+    )
     print("\nTargets:\n" + "\n".join(targets(base, fast, loads, rss, workers)))
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "--serve-baseline" and sys.argv[3] == "--port":
         serve_baseline(Path(sys.argv[2]), int(sys.argv[4]))
+    elif len(sys.argv) == 4 and sys.argv[1:3] == ["--serve-floor", "--port"]:
+        serve_floor(int(sys.argv[3]))
     else:
         main()
