@@ -2,7 +2,8 @@
 
 The search endpoints are `async` and never block the event loop: the search itself (encoder and
 scoring, a few ms of CPU) runs on a worker thread, at most `search_threads` at once, so the loop
-goes on accepting and answering meanwhile, and the threads do not outnumber the cores.
+goes on accepting and answering meanwhile, and the threads do not outnumber the cores. An answer
+remembered from before costs no work and is given from the loop, without the hand-over.
 """
 
 import asyncio
@@ -95,8 +96,10 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
 
     async def answer(s: Searcher, question: str, top_k: int, role: str | None) -> Answer:
         engine: Engine = app.state.engine
+        if (known := engine.recall(question, top_k, role, searcher=s)) is not None:
+            return known
         return await asyncio.get_running_loop().run_in_executor(
-            searches, partial(engine.search, question, top_k, role, searcher=s)
+            searches, partial(engine.find, question, top_k, role, searcher=s)
         )
 
     async def searcher(request: Request) -> Searcher:

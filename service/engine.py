@@ -104,14 +104,37 @@ class Engine:
 
         `took_ms` is this call's own time, so a remembered answer says how fast it came back.
         """
+        return self.recall(question, top_k, role, searcher) or self.find(
+            question, top_k, role, searcher
+        )
+
+    def recall(
+        self,
+        question: str,
+        top_k: int = 5,
+        role: str | None = None,
+        searcher: Searcher | None = None,
+    ) -> Answer | None:
+        """The answer remembered for this very question, if any: no work, so the HTTP layer
+        asks here first, on its event loop, before it hands a search to a thread."""
         started = time.perf_counter()
         s = searcher or self.searcher
-        key = (s.index.version, question, top_k, role)
-        answer = self.answers.get(key)
-        if answer is None:
-            answer = s.search(question, top_k, role)
-            self.answers.put(key, answer)
-        return replace(answer, took_ms=round((time.perf_counter() - started) * 1000, 3))
+        answer = self.answers.get((s.index.version, question, top_k, role))
+        return None if answer is None else replace(answer, took_ms=_ms_since(started))
+
+    def find(
+        self,
+        question: str,
+        top_k: int = 5,
+        role: str | None = None,
+        searcher: Searcher | None = None,
+    ) -> Answer:
+        """Search, without looking among the remembered answers first, and remember it."""
+        started = time.perf_counter()
+        s = searcher or self.searcher
+        answer = s.search(question, top_k, role)
+        self.answers.put((s.index.version, question, top_k, role), answer)
+        return replace(answer, took_ms=_ms_since(started))
 
     def reload(self) -> Reload:
         """Serve the version the index pointer names now, if it loads and passes its self-check;
@@ -128,6 +151,10 @@ class Engine:
             self.encoder, self.searcher = encoder, searcher
             self.answers.clear()
             return Reload(old.index.version, index.version, len(index.passages))
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
 
 
 def self_check(searcher: Searcher) -> None:

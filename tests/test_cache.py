@@ -53,6 +53,18 @@ def test_a_repeated_question_gets_the_remembered_answer(index_dir: Path, encoder
     assert len(other_k.hits) == 5
 
 
+def test_recall_gives_only_what_find_remembered(index_dir: Path, encoder: Encoder) -> None:
+    lookups: list[bool] = []
+    engine = Engine.open(index_dir, encoder=encoder, cache_size=16, on_cache=lookups.append)
+    assert engine.recall("Who represents the customer?", 3) is None
+    found = engine.find("Who represents the customer?", 3)
+    recalled = engine.recall("Who represents the customer?", 3)
+    assert recalled is not None and recalled.hits == found.hits
+    assert engine.recall("Who represents the customer?", 4) is None
+    assert engine.find("Who represents the customer?", 3).hits == found.hits  # searched again
+    assert lookups == [False, True, False]  # find never looks
+
+
 def test_a_reload_forgets_the_old_versions_answers(
     index_dir: Path, tmp_path: Path, encoder: Encoder
 ) -> None:
