@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,9 +31,9 @@ from fastapi.testclient import TestClient
 
 from service import batch
 from service.api import create_app
-from service.encoder import TorchEncoder
+from service.api import open_engine as serving_engine
 from service.engine import Engine
-from service.index import IndexRefused, build
+from service.index import IndexRefused
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,17 +64,20 @@ def faq_questions(dev: list[str], n: int, repeat_share: float, rng: random.Rando
 
 
 def open_engine(index: Path | None, scratch: Path) -> Engine:
-    """The given (or configured) index; else the bundled corpus, built into `scratch`."""
-    settings = Settings()
-    encoder = TorchEncoder(settings.model_path)
+    """The given (or configured) index as `roleqa serve` opens it (its ONNX encoder); else the
+    bundled corpus, built into `scratch` by `roleqa build`. Nothing is remembered between
+    calls (no answer or vector cache): the rounds repeat the same questions, and what is
+    measured is the work of answering them."""
+    settings = Settings(cache_size=0)
     try:
-        return Engine.open(index or settings.index_dir, encoder=encoder)
+        return serving_engine(settings, index)
     except IndexRefused as exc:
         if index is not None:
             raise SystemExit(f"bench_batch: {exc}") from None
     print(f"no usable index at {settings.index_dir}: building one in {scratch}", file=sys.stderr)
-    build(settings.corpus_dir, scratch, encoder)
-    return Engine.open(scratch, encoder=encoder)
+    command = [sys.executable, "-m", "service.cli", "build", "--corpus", str(settings.corpus_dir)]
+    subprocess.run([*command, "--index", str(scratch)], check=True, cwd=ROOT)
+    return serving_engine(settings, scratch)
 
 
 def _unslice(n: int, k: int) -> list[int]:
