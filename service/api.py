@@ -29,6 +29,7 @@ from service import batch, metrics
 from service.access import KeyRing, RateLimit, client_host, guard, is_loopback
 from service.engine import Engine
 from service.errors import ERROR_RESPONSES, body_problem, error_response, install, without_paths
+from service.extras import ExtraMissing
 from service.index import CURRENT, IndexRefused
 from service.middleware import BodyLimit, RequestContext, WorkLimit
 from service.questions import check_question
@@ -280,7 +281,7 @@ def app_from_env() -> FastAPI:
     settings = get_settings()
     try:
         engine = open_engine(settings)
-    except IndexRefused as exc:
+    except (IndexRefused, ExtraMissing) as exc:
         print(f"roleqa: {exc}", file=sys.stderr)
         raise SystemExit(STARTUP_FAILURE) from None
     return create_app(settings, engine)

@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from service.engine import Engine
+from service.extras import ExtraMissing, require_build_extra
 from service.index import IndexRefused, build, read_manifest, resolve, staleness
 from service.settings import get_settings
 
@@ -41,7 +42,7 @@ def _engine(index: Path | None) -> Engine:
 
     try:
         return open_engine(get_settings(), index)
-    except IndexRefused as exc:
+    except (IndexRefused, ExtraMissing) as exc:
         raise _fail(str(exc)) from None
 
 
@@ -76,6 +77,7 @@ def build_cmd(
         except IndexRefused:
             pass
     try:
+        require_build_extra("roleqa build")
         with tempfile.TemporaryDirectory(prefix="roleqa-encoder-") as tmp:
             err.print("exporting the encoder to ONNX (int8)")
             exported = export_onnx(Path(tmp) / "encoder", settings.model_path)
@@ -86,7 +88,7 @@ def build_cmd(
                 else TorchEncoder(settings.model_path)
             )
             version = build(corpus, index, encoder, progress=err.print, encoder_files=exported)
-    except (IndexRefused, ValueError) as exc:
+    except (IndexRefused, ValueError, ExtraMissing) as exc:
         raise _fail(str(exc)) from None
     manifest = read_manifest(version)
     err.print(f"built {version} ({manifest['passages']} passages)")

@@ -20,6 +20,7 @@ from service.encoder import (
     OnnxEncoder,
     TorchEncoder,
 )
+from service.extras import require_build_extra
 from service.index import ENCODER_DIR, IndexRefused, load, resolve
 from service.search import Answer, SearchConfig, Searcher
 
@@ -77,17 +78,18 @@ class Engine:
         Otherwise the `onnx` backend serves each version with the encoder exported into it
         (no torch needed), and `torch` with the model at `model_path` (the packaged one); both
         remember the vectors of the last `cache_size` texts, as the engine does its answers.
+        The `torch` backend needs the `build` extra: without it, ExtraMissing.
         """
         encoder_for = None
         if encoder is None and backend == "onnx":
             encoder_for = partial(onnx_encoder, threads=threads, cache_size=cache_size)
         version = resolve(index_dir)
         if encoder is None:
-            encoder = (
-                encoder_for(version)
-                if encoder_for
-                else remembering(TorchEncoder(model_path), cache_size)
-            )
+            if encoder_for:
+                encoder = encoder_for(version)
+            else:
+                require_build_extra("ROLEQA_ENCODER=torch")
+                encoder = remembering(TorchEncoder(model_path), cache_size)
         index = load(version, encoder.model_id, encoder.dim)
         searcher = Searcher(index, encoder, config)
         self_check(searcher)
