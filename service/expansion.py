@@ -30,7 +30,7 @@ MAX_NEIGHBOURS = 3
 MIN_TYPO_CHARS = 5
 TYPO_WEIGHT = 0.9
 # Words whose neighbours are remembered: the same words come back question after question.
-NEIGHBOUR_CACHE = 50_000
+NEIGHBOUR_CACHE = 20_000
 
 
 def content_words(text: str) -> list[str]:
@@ -49,7 +49,7 @@ class Vocabulary:
     # Every token and every token less one letter, to the tokens they come from: two strings
     # one edit apart (a letter dropped, added or changed) share an entry (SymSpell's trick).
     _spellings: dict[str, set[str]] = field(init=False, repr=False, compare=False)
-    _neighbours: LRUCache[tuple[str, bytes], tuple[tuple[str, float], ...]] = field(
+    _neighbours: LRUCache[tuple[str, int], tuple[tuple[str, float], ...]] = field(
         init=False, repr=False, compare=False
     )
 
@@ -109,9 +109,10 @@ class Vocabulary:
 
     def neighbours(self, word: str, vector: np.ndarray) -> tuple[tuple[str, float], ...]:
         """The tokens of the vocabulary words nearest `word` (embedded as `vector`), with their
-        cosines, if close enough to count. Remembered by word and vector: one matrix-vector
-        product over the whole vocabulary is most of what a question costs to expand."""
-        key = (word, vector.tobytes())
+        cosines, if close enough to count. Remembered by word and vector (its hash: the key
+        stays small): one matrix-vector product over the whole vocabulary is most of what a
+        question costs to expand."""
+        key = (word, hash(vector.tobytes()))
         found = self._neighbours.get(key)
         if found is None:
             sims = self.vectors @ vector
