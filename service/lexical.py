@@ -12,7 +12,16 @@ import numpy as np
 import Stemmer
 
 # The longer English list: questions are full of "what", "how", "does" that match nothing.
-STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN_PLUS)
+# Typed questions contract them too, and often drop the apostrophe ("whats the difference",
+# "dont"): those forms are stop words as well, but for the ones that are words of their own.
+_CONTRACTIONS = (
+    "what's", "who's", "how's", "where's", "when's", "why's", "that's", "there's", "here's",
+    "let's", "i'm", "i've", "i'd", "i'll", "we're", "we've", "we'll", "they're", "they've",
+    "they'll", "he's", "he'll", "she'll", "can't",
+)  # fmt: skip
+_WORDS_OF_THEIR_OWN = frozenset({"well", "ill", "hell", "id", "lets", "shell", "wed"})
+_LISTED = frozenset({*bm25s.stopwords.STOPWORDS_EN_PLUS, *_CONTRACTIONS})
+STOPWORDS = _LISTED | ({w.replace("'", "") for w in _LISTED if "'" in w} - _WORDS_OF_THEIR_OWN)
 # bm25s's (and scikit-learn's) word pattern.
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 

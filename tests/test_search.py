@@ -34,6 +34,16 @@ def test_a_comparison_leads_with_each_role(engine: Engine) -> None:
     }
 
 
+def test_a_question_typed_without_apostrophes_means_the_same(engine: Engine) -> None:
+    """"whats", "dont": the words a question is made of, not what it is about."""
+    s = engine.searcher
+    typed, spelled = (
+        s.search(f"PO vs SAFe PM {how} the difference", 3) for how in ("whats", "what is")
+    )
+    assert [h.passage.id for h in typed.hits] == [h.passage.id for h in spelled.hits]
+    assert not typed.no_answer
+
+
 def test_who_questions_take_the_role_of_the_best_passage(engine: Engine) -> None:
     answer = engine.searcher.search("Who oversees several agile release trains?", 3)
     assert answer.answer_role == "SAFe Product Manager"
