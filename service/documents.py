@@ -19,6 +19,7 @@ MAX_HEADING_WORDS = 16
 FINAL_PUNCTUATION = ".!?,;:…\"'”’)"
 
 BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
+_FIGURES_OR_LABEL = re.compile(r"\d|:")
 MD_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
 MD_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 MD_FENCE = re.compile(r"^ {0,3}(```|~~~)")
@@ -112,8 +113,14 @@ def _is_heading_line(line: str) -> bool:
 
 
 def _is_noise(lines: list[str]) -> bool:
-    """Lines of link-like titles (several short unpunctuated lines, not a list) are page chrome."""
-    return len(lines) > 1 and all(_is_heading_line(line) for line in lines)
+    """Lines of link-like titles (several short unpunctuated lines, not a list) are page chrome.
+
+    Not when a line holds figures or a "label: value" pair: a list of phone numbers or opening
+    hours is short unpunctuated lines too, and it is content.
+    """
+    return len(lines) > 1 and all(
+        _is_heading_line(line) and not _FIGURES_OR_LABEL.search(line) for line in lines
+    )
 
 
 def parse_plain_text(source: str, text: str) -> Document:

@@ -33,6 +33,16 @@ def test_two_blank_lines_close_a_section_and_link_lists_are_noise() -> None:
     ]
 
 
+def test_a_list_of_numbers_is_content_not_noise() -> None:
+    text = (
+        "Closing\n\nLock the back door.\n\nNumbers to call\nHead Chef, Marta: 07700 900731\n"
+        "Refrigeration engineer: 0161 496 0528\n"
+    )
+    doc = parse_plain_text("card.txt", text)
+    assert [b.text for b in doc.blocks][-1].endswith("Refrigeration engineer: 0161 496 0528")
+    assert any("Marta" in b.text for b in doc.blocks)
+
+
 def test_markdown_headings_nest_and_hard_wrapped_paragraphs_stay_whole() -> None:
     text = (
         "# Handbook\n\nIntro line one\nwrapped onto line two.\n\n## Nurse\n\n### Duties\n\n"
