@@ -19,6 +19,7 @@ from rich.table import Table
 from service.engine import Engine
 from service.extras import ExtraMissing, require_build_extra
 from service.index import IndexRefused, build, read_manifest, resolve, staleness
+from service.questions import check_question
 from service.settings import get_settings
 
 app = typer.Typer(
@@ -150,6 +151,10 @@ def ask(
     """Ask one question and print the answer."""
     from service.schemas import AnswerOut
 
+    try:
+        question = check_question(question, get_settings().max_question_chars)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
     engine = _engine(index)
     if role is not None:
         canonical = engine.searcher.index.roles.canonical(role)
