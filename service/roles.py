@@ -5,7 +5,8 @@ its sentences, not a role it merely sets itself against ("Unlike the X, the Y ..
 
 - the nearest heading that names roles counts most, an outer one less;
 - a mention that opens a sentence or main clause counts more than one inside it;
-- a mention inside a leading contrast clause ("Unlike X, ...", "While X ..., ...") barely counts;
+- a mention inside a leading contrast or scene-setting clause ("Unlike X, ...", "While X ...,
+  ...", "When X is away, ...") barely counts, and such a heading passes on to the one around it;
 - a passage that names no role takes the roles named around it: its section, then the parent.
 
 When two roles weigh about the same, the passage is "shared"; when none is found, `None`.
@@ -31,9 +32,13 @@ SHARED_RATIO = 0.6
 
 _CONTRAST_OPENERS = re.compile(
     r"^\W*(?:unlike|while|whereas|although|though|compared (?:to|with)|in contrast to|"
-    r"as opposed to|contrary to|like|beyond)\b",
+    r"as opposed to|contrary to|like|beyond|"
+    # a clause that sets the scene ("When the X is away, the Y ...") is background too
+    r"when|whenever|if|once|until|unless|in case)\b",
     re.I,
 )
+# A clause that sets the scene, after the start of a question ("who covers if the PO is ill").
+_SCENE = re.compile(r"\S.*\b(?:when|whenever|if|once|until|unless|in case)\b[^,;:.?!]*$", re.I)
 _SUBJECT_LEAD = re.compile(
     r"(?:^|[.;:!?]\s+|,\s+)(?:(?:as|being|for|when|if|a|an|the|every|each|our|your|their|"
     r"successful|effective|good|great|new|meanwhile|moreover|furthermore|additionally|also|"
@@ -148,9 +153,20 @@ class RoleBook:
             for m in self._pattern.finditer(text)
         ]
 
-    def strip_mentions(self, text: str) -> str:
-        """`text` without its role mentions, so the rest of a question can be matched alone."""
-        return re.sub(r"\s{2,}", " ", self._pattern.sub(" ", text)).strip()
+    def asked_about(self, question: str) -> list[Mention]:
+        """The roles a question asks about: those it names, but for one inside a clause that
+        only sets the scene ("who is in charge when the Head Chef is away?")."""
+        return [m for m in self.mentions(question) if not _SCENE.search(question[: m.start])]
+
+    def strip_mentions(self, text: str, mentions: Sequence[Mention] | None = None) -> str:
+        """`text` without its role mentions (or just `mentions`), so the rest of a question
+        can be matched alone."""
+        kept, at = [], 0
+        for m in self.mentions(text) if mentions is None else mentions:
+            kept.append(text[at : m.start])
+            at = m.end
+        kept.append(text[at:])
+        return re.sub(r"\s{2,}", " ", " ".join(kept)).strip()
 
     def _weigh_text(self, text: str) -> dict[str, float]:
         weights: dict[str, float] = {}

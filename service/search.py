@@ -152,11 +152,12 @@ class Searcher:
 
     def parse(self, question: str) -> Query:
         roles = self.index.roles
-        named = tuple(dict.fromkeys(m.role for m in roles.mentions(question)))
+        asked = roles.asked_about(question)
+        named = tuple(dict.fromkeys(m.role for m in asked))
         comparison = len(named) >= 2 or (
             bool(_COMPARISON.search(question)) and len(roles.names) > 1 and len(named) != 1
         )
-        content = roles.strip_mentions(question)
+        content = roles.strip_mentions(question, asked)
         if len(named) >= 2:
             # "X vs Y on Z": "vs", "differ", "both" say how to arrange the answer; Z is what
             # it is about. Without named roles ("key differences") they are the subject.

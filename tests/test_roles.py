@@ -62,6 +62,28 @@ def test_a_contrasted_role_is_not_what_the_passage_is_about() -> None:
     assert SCRUM.attribute(text).role == "Product Owner"
 
 
+def test_a_role_in_a_scene_setting_clause_is_background() -> None:
+    text = "When the Scrum Master is away, the Product Owner runs the daily meeting."
+    assert SCRUM.attribute(text).role == "Product Owner"
+    section = ("The Product Owner", "When the Scrum Master is away")
+    assert SCRUM.attribute("They also answer the team's questions.", section).role == (
+        "Product Owner"
+    )
+
+
+def test_a_question_asks_about_the_roles_outside_its_scene_setting_clause() -> None:
+    def asked(question: str) -> list[str]:
+        return [m.role for m in SCRUM.asked_about(question)]
+
+    assert asked("who runs the daily meeting when the Scrum Master is away?") == []
+    assert asked("what does the PO do if the Scrum Master is ill?") == ["Product Owner"]
+    assert asked("When should the PO call the Scrum Master?") == ["Product Owner", "Scrum Master"]
+    question = "what does the PO do if the Scrum Master is ill?"
+    assert SCRUM.strip_mentions(question, SCRUM.asked_about(question)) == (
+        "what does the do if the Scrum Master is ill?"
+    )
+
+
 def test_heading_outweighs_passing_mentions() -> None:
     text = "They work with the Scrum Master and the Developers every day."
     assert SCRUM.attribute(text, ("Accountabilities", "Product Owner")).role == "Product Owner"
