@@ -312,7 +312,8 @@ class Searcher:
             return q.roles[0]
         if q.comparison:
             return SHARED
-        return hits[0].passage.role if hits else None
+        # The best passage that is about a role: an introduction about none answers no "who".
+        return next((h.passage.role for h in hits if h.passage.role is not None), None)
 
     def _best_sentence(self, i: int, cosines: np.ndarray, q: Query) -> str:
         """The passage's sentence that best answers, by its cosine (of all `cosines`, one per

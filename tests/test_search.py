@@ -35,13 +35,24 @@ def test_a_comparison_leads_with_each_role(engine: Engine) -> None:
 
 
 def test_a_question_typed_without_apostrophes_means_the_same(engine: Engine) -> None:
-    """"whats", "dont": the words a question is made of, not what it is about."""
+    """ "whats", "dont": the words a question is made of, not what it is about."""
     s = engine.searcher
     typed, spelled = (
         s.search(f"PO vs SAFe PM {how} the difference", 3) for how in ("whats", "what is")
     )
     assert [h.passage.id for h in typed.hits] == [h.passage.id for h in spelled.hits]
     assert not typed.no_answer
+
+
+def test_the_answer_role_is_never_that_of_a_passage_about_no_role(engine: Engine) -> None:
+    """An introduction about no role answers no "who": the best passage about one does."""
+    s = engine.searcher
+    found = s.search("Who oversees several agile release trains?", 3)
+    aboutless = replace(found.hits[0], passage=replace(found.hits[0].passage, role=None))
+    hits = (aboutless, *found.hits[1:])
+    query = s.parse(found.question)
+    assert s._answer_role(query, hits) == found.hits[1].passage.role
+    assert s._answer_role(query, (aboutless,)) is None
 
 
 def test_who_questions_take_the_role_of_the_best_passage(engine: Engine) -> None:
