@@ -30,15 +30,15 @@ CONTEXT_WEIGHT = 0.2
 # The runner-up role must reach this share of the leader's weight for the passage to be shared.
 SHARED_RATIO = 0.6
 
+# Words that open a clause setting the scene ("When the X is away, the Y ..."): background.
+_SCENE_WORDS = r"when|whenever|if|once|until|unless|in case"
 _CONTRAST_OPENERS = re.compile(
     r"^\W*(?:unlike|while|whereas|although|though|compared (?:to|with)|in contrast to|"
-    r"as opposed to|contrary to|like|beyond|"
-    # a clause that sets the scene ("When the X is away, the Y ...") is background too
-    r"when|whenever|if|once|until|unless|in case)\b",
+    rf"as opposed to|contrary to|like|beyond|{_SCENE_WORDS})\b",
     re.I,
 )
-# A clause that sets the scene, after the start of a question ("who covers if the PO is ill").
-_SCENE = re.compile(r"\S.*\b(?:when|whenever|if|once|until|unless|in case)\b[^,;:.?!]*$", re.I)
+# The open clause at the end of a text, if it sets the scene ("who covers if the PO is ill").
+_SCENE = re.compile(rf"\b(?:{_SCENE_WORDS})\b[^,;:.?!]*$", re.I)
 _SUBJECT_LEAD = re.compile(
     r"(?:^|[.;:!?]\s+|,\s+)(?:(?:as|being|for|when|if|a|an|the|every|each|our|your|their|"
     r"successful|effective|good|great|new|meanwhile|moreover|furthermore|additionally|also|"
@@ -156,7 +156,7 @@ class RoleBook:
     def asked_about(self, question: str) -> list[Mention]:
         """The roles a question asks about: those it names, but for one inside a clause that
         only sets the scene ("who is in charge when the Head Chef is away?")."""
-        return [m for m in self.mentions(question) if not _SCENE.search(question[: m.start])]
+        return [m for m in self.mentions(question) if not _sets_the_scene(question[: m.start])]
 
     def strip_mentions(self, text: str, mentions: Sequence[Mention] | None = None) -> str:
         """`text` without its role mentions (or just `mentions`), so the rest of a question
@@ -237,6 +237,13 @@ def _norm(name: str) -> str:
 
 def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
+
+
+def _sets_the_scene(before: str) -> bool:
+    """Whether a mention after `before` is inside a scene-setting clause that follows the
+    start of the text ("When should the PO ..." asks about the PO: that "when" asks)."""
+    clause = _SCENE.search(before)
+    return clause is not None and bool(before[: clause.start()].strip())
 
 
 def _contrast_clause_end(sentence: str) -> int:
