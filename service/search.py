@@ -45,6 +45,8 @@ _COMPARISON = re.compile(
 CONFIDENCE_SLOPE = 5.0
 CONFIDENCE_LEAD = 0.1
 
+_WHO = re.compile(r"\bwho(?:m|se)?\b", re.I)
+
 # A sentence opening with one of these leans on the one before it.
 _ANAPHOR = re.compile(r"(?:they|their|them|this|these|those|it|its|such|he|she)\b", re.I)
 
@@ -97,6 +99,7 @@ class Query:
     roles: tuple[str, ...]  # roles named, in order of first mention
     comparison: bool
     only_roles: bool  # the question is nothing but role names
+    who: bool  # it asks which role: one it names is what the work is done to, or for
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,7 @@ class Searcher:
             named,
             comparison,
             only_roles,
+            bool(_WHO.search(question)),
         )
 
     def search(self, question: str, top_k: int = 5, role: str | None = None) -> Answer:
@@ -308,10 +312,10 @@ class Searcher:
 
     @staticmethod
     def _answer_role(q: Query, hits: Sequence[Hit]) -> str | None:
-        if len(q.roles) == 1 and not q.comparison:
-            return q.roles[0]
         if q.comparison:
             return SHARED
+        if len(q.roles) == 1 and not q.who:
+            return q.roles[0]
         # The best passage that is about a role: an introduction about none answers no "who".
         return next((h.passage.role for h in hits if h.passage.role is not None), None)
 

@@ -55,6 +55,19 @@ def test_the_answer_role_is_never_that_of_a_passage_about_no_role(engine: Engine
     assert s._answer_role(query, (aboutless,)) is None
 
 
+def test_a_role_named_in_a_who_question_is_not_its_answer(engine: Engine) -> None:
+    """ "Who assigns stories to the product owners?" asks which role does it to them."""
+    s = engine.searcher
+    found = s.search("who guides the product owners across teams", 3)
+    query = s.parse(found.question)
+    assert query.who and query.roles == ("Product Owner",)
+    elsewhere = replace(found.hits[0].passage, role="SAFe Product Manager")
+    top = replace(found.hits[0], passage=elsewhere)
+    assert s._answer_role(query, (top, *found.hits[1:])) == "SAFe Product Manager"
+    statement = s.parse("how the product owner guides the teams")
+    assert s._answer_role(statement, (top,)) == "Product Owner"
+
+
 def test_who_questions_take_the_role_of_the_best_passage(engine: Engine) -> None:
     answer = engine.searcher.search("Who oversees several agile release trains?", 3)
     assert answer.answer_role == "SAFe Product Manager"
