@@ -107,9 +107,26 @@ def _is_heading_line(line: str) -> bool:
     return (
         0 < len(line) <= MAX_HEADING_CHARS
         and len(line.split()) <= MAX_HEADING_WORDS
-        and line[-1] not in FINAL_PUNCTUATION
+        and (line[-1] not in FINAL_PUNCTUATION or _is_capitals(line))
         and not BULLET.match(line)
     )
+
+
+def _is_capitals(line: str) -> bool:
+    """A line in capitals ("WHO CALLS THE LAWYER?") is a heading even with a final question
+    mark or colon, and even with its text right under it, without a blank line between."""
+    letters = [c for c in line if c.isalpha()]
+    return len(letters) > 1 and all(c.isupper() for c in letters)
+
+
+def _split_capital_headings(chunks: Iterator[_Chunk], text: str) -> Iterator[_Chunk]:
+    for chunk in chunks:
+        first = text[chunk.lines[0][0] : chunk.lines[0][1]]
+        if len(chunk.lines) > 1 and _is_capitals(first) and _is_heading_line(first):
+            yield _Chunk(chunk.lines[:1], chunk.blank_before)
+            yield _Chunk(chunk.lines[1:], 0)
+        else:
+            yield chunk
 
 
 def _is_noise(lines: list[str]) -> bool:
@@ -130,7 +147,7 @@ def parse_plain_text(source: str, text: str) -> Document:
     group (level 1) for the headings under it; two or more blank lines close the current
     section, as a removed heading would. A heading that opens the file is its title.
     """
-    chunks = list(_chunks(text))
+    chunks = list(_split_capital_headings(_chunks(text), text))
     kinds = []
     for chunk in chunks:
         lines = [text[s:e] for s, e in chunk.lines]

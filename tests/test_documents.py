@@ -33,6 +33,22 @@ def test_two_blank_lines_close_a_section_and_link_lists_are_noise() -> None:
     ]
 
 
+def test_a_line_in_capitals_is_a_heading_even_with_a_question_mark_or_text_right_under_it() -> None:
+    text = (
+        "NIGHT CARD\n\nIntro says who does what.\n\nOFF STONE\nA page goes off stone at ten.\n\n"
+        "WHO CALLS THE LAWYER?\n\nThe section editor does.\n\nA normal sentence?\n\nIt stays.\n"
+    )
+    doc = parse_plain_text("card.txt", text)
+    assert doc.title == "NIGHT CARD"
+    assert [(b.text, b.section) for b in doc.blocks] == [
+        ("Intro says who does what.", ()),
+        ("A page goes off stone at ten.", ("OFF STONE",)),
+        ("The section editor does.", ("WHO CALLS THE LAWYER?",)),
+        ("A normal sentence?", ("WHO CALLS THE LAWYER?",)),
+        ("It stays.", ("WHO CALLS THE LAWYER?",)),
+    ]
+
+
 def test_a_list_of_numbers_is_content_not_noise() -> None:
     text = (
         "Closing\n\nLock the back door.\n\nNumbers to call\nHead Chef, Marta: 07700 900731\n"
