@@ -22,6 +22,7 @@ BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 _FIGURES_OR_LABEL = re.compile(r"\d|:")
 MD_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
 MD_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+MD_BREAK = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 MD_FENCE = re.compile(r"^ {0,3}(```|~~~)")
 
 
@@ -181,15 +182,15 @@ def parse_plain_text(source: str, text: str) -> Document:
 
 
 def parse_markdown(source: str, text: str) -> Document:
-    """ATX (`#`) and setext headings; paragraphs may be hard-wrapped; fences stay whole.
+    """ATX (`#`) and setext headings; paragraphs may be hard-wrapped; fences stay whole; a
+    thematic break (`---` after a blank line) is no text.
 
-    A single level-1 heading at the top is the document's title, not a section.
+    A single level-1 heading (`#` or underlined with `===`) at the top is the document's
+    title, not a section.
     """
     headings: list[tuple[int, str]] = []  # the open path, as (level, title)
     blocks: list[Block] = []
-    h1_count = sum(
-        1 for line in _unfenced_lines(text) if (m := MD_HEADING.match(line)) and m.group(1) == "#"
-    )
+    h1_count = _level_one_headings(text)
     title: str | None = None
     seen_content = False
 
@@ -230,6 +231,8 @@ def parse_markdown(source: str, text: str) -> Document:
                 flush(para)
                 open_heading(len(m.group(1)), m.group(2).strip())
                 continue
+            if not para and MD_BREAK.match(line):  # a rule between parts: no text
+                continue
             if MD_SETEXT.match(line) and len(para) == 1:
                 title_text = text[para[0][0] : para[0][1]].strip()
                 para.clear()
@@ -238,6 +241,18 @@ def parse_markdown(source: str, text: str) -> Document:
             para.append((s, e))
         flush(para)
     return Document(source, text, title, tuple(blocks))
+
+
+def _level_one_headings(text: str) -> int:
+    """`# Title` lines, and `Title` lines underlined with `===`."""
+    count, previous = 0, ""
+    for line in _unfenced_lines(text):
+        atx = MD_HEADING.match(line)
+        setext = MD_SETEXT.match(line)
+        if (atx and atx.group(1) == "#") or (setext and "=" in line and previous.strip()):
+            count += 1
+        previous = line
+    return count
 
 
 def _unfenced_lines(text: str) -> Iterator[str]:

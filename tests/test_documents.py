@@ -49,6 +49,17 @@ def test_a_line_in_capitals_is_a_heading_even_with_a_question_mark_or_text_right
     ]
 
 
+def test_a_thematic_break_is_no_text_but_an_underline_makes_a_heading() -> None:
+    text = "Desk\n====\n\nFirst part.\n\n---\n\nLast part.\n\n* * *\n\nSub\n---\n\nBody.\n"
+    doc = parse_markdown("h.md", text)
+    assert [(b.text, b.section) for b in doc.blocks] == [
+        ("First part.", ()),
+        ("Last part.", ()),
+        ("Body.", ("Sub",)),
+    ]
+    assert doc.title == "Desk"
+
+
 def test_a_list_of_numbers_is_content_not_noise() -> None:
     text = (
         "Closing\n\nLock the back door.\n\nNumbers to call\nHead Chef, Marta: 07700 900731\n"
@@ -79,9 +90,15 @@ def test_markdown_fences_are_not_headings() -> None:
     assert doc.blocks[0].section == ("Setup",)
 
 
-def test_setext_headings_are_headings() -> None:
-    doc = parse_markdown("s.md", "Roles\n=====\n\nBody text here.\n")
-    assert doc.blocks[0].section == ("Roles",)
+def test_setext_headings_are_headings_as_atx_ones_are() -> None:
+    setext = "Handbook\n========\n\nIntro.\n\nRoles\n-----\n\nBody text here.\n"
+    atx = "# Handbook\n\nIntro.\n\n## Roles\n\nBody text here.\n"
+    for doc in (parse_markdown("s.md", setext), parse_markdown("a.md", atx)):
+        assert doc.title == "Handbook"  # the one level-1 heading at the top
+        assert [(b.text, b.section) for b in doc.blocks] == [
+            ("Intro.", ()),
+            ("Body text here.", ("Roles",)),
+        ]
 
 
 line = st.text(
