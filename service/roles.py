@@ -3,7 +3,7 @@
 A passage is *about* the role its section heading names and the role that is the subject of
 its sentences, not a role it merely sets itself against ("Unlike the X, the Y ..."). Weights:
 
-- the nearest heading that names roles counts most, an outer one less;
+- the nearest heading that names roles counts most, an outer one less, one naming several less;
 - a mention that opens a sentence or main clause counts more than one inside it;
 - a mention inside a leading contrast or scene-setting clause ("Unlike X, ...", "While X ...,
   ...", "When X is away, ...") barely counts, and such a heading passes on to the one around it;
@@ -204,7 +204,9 @@ class RoleBook:
         for heading, weight in zip(headings, HEADING_WEIGHTS, strict=False):
             found = {m.role for m in self.mentions(heading)}
             for role in found:
-                scores[role] += weight / len(found)
+                # A heading naming several roles ("X vs Y") says the section is about them
+                # together, not which one a passage is about: it weighs less, the text decides.
+                scores[role] += weight / len(found) ** 2
         for role, w in self._weigh_text(text).items():
             scores[role] += w
         for tier in context:

@@ -84,6 +84,13 @@ def test_a_question_asks_about_the_roles_outside_its_scene_setting_clause() -> N
     )
 
 
+def test_under_a_heading_naming_two_roles_the_text_decides() -> None:
+    section = ("Scrum Master vs Product Owner",)
+    text = "Unlike the Scrum Master, a Product Owner orders the backlog."
+    assert SCRUM.attribute(text, section).role == "Product Owner"
+    assert SCRUM.attribute("Both meet every day.", section).role == SHARED
+
+
 def test_heading_outweighs_passing_mentions() -> None:
     text = "They work with the Scrum Master and the Developers every day."
     assert SCRUM.attribute(text, ("Accountabilities", "Product Owner")).role == "Product Owner"
