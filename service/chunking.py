@@ -98,11 +98,17 @@ def _merge_short(blocks: Sequence[Block], min_chars: int, max_chars: int) -> lis
             and last[-1].section == block.section
             and block.end - last[0].start <= max_chars
             and (len(block.text) < min_chars or last[-1].end - last[0].start < min_chars)
+            and not _asks(block)  # a question opens its own entry (an FAQ's Q and A)
         ):
             last.append(block)
         else:
             groups.append([block])
     return groups
+
+
+def _asks(block: Block) -> bool:
+    first = next(iter(split_sentences(block.text)), None)
+    return first is not None and block.text[first.start : first.end].endswith("?")
 
 
 def chunk_document(

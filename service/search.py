@@ -140,6 +140,11 @@ class Searcher:
             [set(t) for t in tokenize(p.sentence_texts())] if p.sentences else []
             for p in index.passages
         ]
+        # A question in the text (an FAQ's "Q: ...?") matches a question best and answers none.
+        self._no_answer_sentences = [
+            np.array([t.endswith("?") for t in p.sentence_texts()], dtype=bool)
+            for p in index.passages
+        ]
 
     def with_config(self, config: SearchConfig) -> Searcher:
         """The same index and encoder with other settings (for ablations)."""
@@ -331,7 +336,11 @@ class Searcher:
         overlap = np.array(
             [len(words & t) / (len(words) or 1) for t in self._sentence_words[i]], dtype=np.float32
         )
-        best = int(np.argmax(cosines[rows] + 0.3 * overlap))
+        fit = cosines[rows] + 0.3 * overlap
+        asks = self._no_answer_sentences[i]
+        if len(asks) == len(fit) and not asks.all():
+            fit[asks] = -np.inf
+        best = int(np.argmax(fit))
         # "They refine the backlog." says little alone: take in the sentence naming "they".
         first = best - 1 if best > 0 and _ANAPHOR.match(texts[best]) else best
         spans = passage.sentences

@@ -21,6 +21,18 @@ def test_passage_never_crosses_a_heading_and_stays_paragraph_sized() -> None:
                 assert set(inside) == {p.section}
 
 
+def test_each_question_and_answer_of_an_faq_is_a_passage_of_its_own() -> None:
+    text = (
+        "## FAQ\n\nQ: Who files the forms?\nA: The clerk.\n\n"
+        "Q: Who signs them?\nA: The manager.\n\nThe manager also signs leave.\n"
+    )
+    passages = chunk_document(parse_markdown("f.md", text))
+    assert [p.text for p in passages] == [
+        "Q: Who files the forms?\nA: The clerk.",
+        "Q: Who signs them?\nA: The manager.\n\nThe manager also signs leave.",
+    ]
+
+
 def test_a_long_paragraph_is_split_at_sentence_boundaries() -> None:
     sentence = "The clerk files every form in the right drawer before noon. "
     text = "## Clerk\n\n" + sentence * 40

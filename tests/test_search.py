@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
+from service.encoder import Encoder
 from service.engine import Engine
+from service.index import build
 from service.roles import SHARED
 from service.search import SearchConfig, Weights
 
@@ -87,6 +90,24 @@ def test_the_answer_is_a_sentence_of_the_passage_that_fits(engine: Engine) -> No
     hit = engine.searcher.search("Which role has its roots in Scrum?", 1).hits[0]
     assert hit.answer in hit.passage.sentence_texts()
     assert "Scrum" in hit.answer
+
+
+def test_a_question_in_the_text_is_never_the_answer(tmp_path: Path, encoder: Encoder) -> None:
+    """An FAQ's "Q: ...?" line matches the question best, and answers nothing."""
+    corpus = tmp_path / "faq"
+    corpus.mkdir()
+    (corpus / "roles.toml").write_text('[[role]]\nname = "Clerk"\n[[role]]\nname = "Manager"\n')
+    (corpus / "faq.md").write_text(
+        "# Office FAQ\n\n## Forms\n\nQ: Who files the expense forms?\n"
+        "A: The clerk does, every Friday afternoon.\n\n"
+        "Q: Who signs the expense forms?\nA: The manager signs them on Monday.\n"
+    )
+    build(corpus, tmp_path / "index", encoder)
+    answer = Engine.open(tmp_path / "index", encoder=encoder).searcher.search(
+        "Who files the expense forms?", 1
+    )
+    assert answer.hits[0].answer == "A: The clerk does, every Friday afternoon."
+    assert answer.answer_role == "Clerk"
 
 
 def test_typos_and_other_words_still_find_the_passage(engine: Engine) -> None:
