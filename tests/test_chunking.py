@@ -11,7 +11,7 @@ from tests.conftest import CORPUS, DATA
 
 
 def test_passage_never_crosses_a_heading_and_stays_paragraph_sized() -> None:
-    for folder in (CORPUS, DATA / "clinic", DATA / "kitchen"):
+    for folder in (CORPUS, DATA / "clinic", DATA / "kitchen", DATA / "newsroom"):
         for doc in read_corpus(folder):
             blocks = {(b.start, b.end): b.section for b in doc.blocks}
             for p in chunk_document(doc):
