@@ -5,8 +5,13 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.documents import parse, parse_markdown, parse_plain_text
+from service.documents import Document, parse, parse_markdown, parse_plain_text
 from tests.conftest import CORPUS
+
+
+def outline(doc: Document) -> list[tuple[str, tuple[str, ...]]]:
+    """Each block's text and its section path: what a parse is judged by."""
+    return [(b.text, b.section) for b in doc.blocks]
 
 
 def test_plain_text_title_sections_and_levels_follow_the_layout() -> None:
@@ -26,7 +31,7 @@ def test_two_blank_lines_close_a_section_and_link_lists_are_noise() -> None:
         "Closing words after a gap.\n\nAdditional resources\nAdditional resources\n"
     )
     doc = parse_plain_text("g.txt", text)
-    assert [(b.text, b.section) for b in doc.blocks] == [
+    assert outline(doc) == [
         ("Intro paragraph that says something.", ()),
         ("Body of the topic.", ("Topic",)),
         ("Closing words after a gap.", ()),
@@ -40,7 +45,7 @@ def test_a_line_in_capitals_is_a_heading_even_with_a_question_mark_or_text_right
     )
     doc = parse_plain_text("card.txt", text)
     assert doc.title == "NIGHT CARD"
-    assert [(b.text, b.section) for b in doc.blocks] == [
+    assert outline(doc) == [
         ("Intro says who does what.", ()),
         ("A page goes off stone at ten.", ("OFF STONE",)),
         ("The section editor does.", ("WHO CALLS THE LAWYER?",)),
@@ -52,7 +57,7 @@ def test_a_line_in_capitals_is_a_heading_even_with_a_question_mark_or_text_right
 def test_a_thematic_break_is_no_text_but_an_underline_makes_a_heading() -> None:
     text = "Desk\n====\n\nFirst part.\n\n---\n\nLast part.\n\n* * *\n\nSub\n---\n\nBody.\n"
     doc = parse_markdown("h.md", text)
-    assert [(b.text, b.section) for b in doc.blocks] == [
+    assert outline(doc) == [
         ("First part.", ()),
         ("Last part.", ()),
         ("Body.", ("Sub",)),
@@ -77,7 +82,7 @@ def test_markdown_headings_nest_and_hard_wrapped_paragraphs_stay_whole() -> None
     )
     doc = parse_markdown("h.md", text)
     assert doc.title == "Handbook"
-    assert [(b.text, b.section) for b in doc.blocks] == [
+    assert outline(doc) == [
         ("Intro line one\nwrapped onto line two.", ()),
         ("- first duty\n- second duty", ("Nurse", "Duties")),
         ("Files things.", ("Clerk",)),
@@ -95,7 +100,7 @@ def test_setext_headings_are_headings_as_atx_ones_are() -> None:
     atx = "# Handbook\n\nIntro.\n\n## Roles\n\nBody text here.\n"
     for doc in (parse_markdown("s.md", setext), parse_markdown("a.md", atx)):
         assert doc.title == "Handbook"  # the one level-1 heading at the top
-        assert [(b.text, b.section) for b in doc.blocks] == [
+        assert outline(doc) == [
             ("Intro.", ()),
             ("Body text here.", ("Roles",)),
         ]
