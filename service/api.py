@@ -7,6 +7,7 @@ remembered from before costs no work and is given from the loop, without the han
 """
 
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -252,6 +253,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
             )
         try:
             done = request.app.state.engine.reload()
+            settle()
         except IndexRefused as exc:
             metrics.record_reload("refused")
             log.warning("reload refused: %s", exc)
@@ -302,6 +304,19 @@ def open_engine(settings: Settings, index: Path | None = None) -> Engine:
     )
 
 
+def settle() -> None:
+    """Collect what is garbage now, then leave all that is left (the index, the encoder, the
+    app) out of the cyclic garbage collector's scans, which it would otherwise join as it ages.
+
+    A full scan of the served state took 34 ms here, holding the GIL: every request in flight
+    waited for it, so one scan during a run at concurrency 8 set the p99. Called at start and
+    after each reload, so what a reload dropped is collected (in one such pause) rather than kept.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 def _watching(
     engine: Engine, every_s: float
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -309,6 +324,7 @@ def _watching(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        settle()
         task = asyncio.create_task(_watch(engine, every_s)) if every_s > 0 else None
         yield
         if task is not None:
@@ -330,6 +346,7 @@ async def _watch(engine: Engine, every_s: float) -> None:
         seen = stamp
         try:
             done = await asyncio.to_thread(engine.reload)
+            settle()
         except IndexRefused as exc:
             metrics.record_reload("refused")
             log.warning("reload refused: %s", exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -58,6 +59,24 @@ def test_reload_serves_the_version_the_pointer_names(client: TestClient, root: P
     assert serving(client) == new.name
     answer = client.get("/search", params={"q": "Who represents the customer?"}, headers=AUTH)
     assert answer.headers["x-index-version"] == new.name
+
+
+def scanned_by_gc(obj: object) -> bool:
+    return any(o is obj for o in gc.get_objects())
+
+
+def test_the_served_index_is_left_out_of_garbage_collection_scans(
+    root: Path, encoder: Encoder
+) -> None:
+    """A full scan of it holds the GIL for tens of ms: every request in flight would wait."""
+    gc.unfreeze()
+    with serve(root, encoder, api_keys=KEY) as c:
+        engine: Engine = c.app.state.engine  # type: ignore[attr-defined]
+        assert not scanned_by_gc(engine.searcher.index.passages)
+        offer(root)
+        assert c.post("/admin/reload", headers=AUTH).status_code == 200
+        assert not scanned_by_gc(engine.searcher.index.passages)  # the new version's too
+    gc.unfreeze()
 
 
 def test_reload_with_the_pointer_unmoved_changes_nothing(client: TestClient) -> None:
