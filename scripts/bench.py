@@ -69,7 +69,7 @@ class Server:
 
     def rss_mb(self) -> float:
         """Resident memory of the process tree."""
-        return sum(p.memory_info().rss for p in self.processes()) / 2**20
+        return sum(int(p.memory_info().rss) for p in self.processes()) / 2**20
 
     def cpu_s(self) -> float:
         return sum(sum(p.cpu_times()[:2]) for p in self.processes())

@@ -101,7 +101,7 @@ def test_roles_health_and_readiness(client: TestClient) -> None:
     ],
 )
 def test_bad_search_gets_a_422_that_says_what_is_wrong(
-    client: TestClient, params: dict[str, object], says: str
+    client: TestClient, params: dict[str, str | int], says: str
 ) -> None:
     r = client.get("/search", params=params)
     assert r.status_code == 422

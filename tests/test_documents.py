@@ -108,7 +108,7 @@ def test_setext_headings_are_headings_as_atx_ones_are() -> None:
 
 line = st.text(
     alphabet=st.characters(
-        blacklist_categories=("Cs",), blacklist_characters="\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+        exclude_categories=["Cs"], exclude_characters="\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
     ),
     max_size=60,
 )
