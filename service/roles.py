@@ -46,6 +46,10 @@ _SUBJECT_LEAD = re.compile(
     re.I,
 )
 _COORDINATION = re.compile(r",?\s+(?:and|or|nor|&)\s+(?:(?:a|an|the)\s+)?", re.I)
+# "... is done by the X": X does it, as much as a subject does.
+_BY = re.compile(r"\bby\s+(?:(?:the|a|an|each|every|any|one|their|our|your)\s+)?$", re.I)
+# What follows a subject that denies it does the thing: "X does not", "X never", "X can't".
+_DENIED = re.compile(r"\s*(?:(?:\w+\s+){0,2}?(?:not|never|no longer)\b|\w+n't\b|cannot\b)", re.I)
 
 
 @dataclass(frozen=True)
@@ -178,13 +182,32 @@ class RoleBook:
                     w = previous[1]  # "the X and the Y": coordinated mentions weigh alike
                 elif m.start < contrast_end:
                     w = CONTRAST_WEIGHT
-                elif _SUBJECT_LEAD.search(sentence[max(contrast_end, 0) : m.start]):
+                elif _leads(sentence[max(contrast_end, 0) : m.start]):
                     w = SUBJECT_WEIGHT
                 else:
                     w = MENTION_WEIGHT
                 weights[m.role] = weights.get(m.role, 0.0) + w
                 previous = (m.end, w)
         return weights
+
+    def doers(self, text: str) -> dict[str, bool]:
+        """The roles `text` says do something (True) or do not (False, "X does not ..."): those
+        it names as a subject, or as the agent of a passive ("done by the X"). A role named in
+        passing, or in a contrast or scene-setting clause, neither does nor denies."""
+        found: dict[str, bool] = {}
+        for sentence in _sentences(text):
+            contrast_end = _contrast_clause_end(sentence)
+            groups: list[tuple[list[str], int]] = []  # subjects ("the X and the Y"), and end
+            for m in self.mentions(sentence):
+                if groups and _COORDINATION.fullmatch(sentence[groups[-1][1] : m.start]):
+                    groups[-1] = ([*groups[-1][0], m.role], m.end)
+                elif m.start > contrast_end and _leads(sentence[max(contrast_end, 0) : m.start]):
+                    groups.append(([m.role], m.end))
+            for roles, end in groups:
+                does = not _DENIED.match(sentence, end)
+                for role in roles:
+                    found[role] = found.get(role, False) or does
+        return found
 
     def attribute(
         self, text: str, section: Sequence[str] = (), context: Sequence[Sequence[str]] = ()
@@ -223,6 +246,12 @@ class RoleBook:
         if len(ranked) > 1 and ranked[1][1] >= SHARED_RATIO * ranked[0][1]:
             return Attribution(SHARED, probs)
         return Attribution(ranked[0][0], probs)
+
+
+def _leads(before: str) -> bool:
+    """Whether a mention after `before` is who does what its clause says: its subject, or the
+    agent of a passive ("written by the X")."""
+    return bool(_SUBJECT_LEAD.search(before) or _BY.search(before))
 
 
 def _initials(name: str) -> str:

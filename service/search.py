@@ -315,14 +315,25 @@ class Searcher:
             z += CONFIDENCE_LEAD * float(fused[order[0]] - fused[order[1]])
         return round(1.0 / (1.0 + math.exp(-z)), 4)
 
-    @staticmethod
-    def _answer_role(q: Query, hits: Sequence[Hit]) -> str | None:
+    def _answer_role(self, q: Query, hits: Sequence[Hit]) -> str | None:
         if q.comparison:
             return SHARED
         if len(q.roles) == 1 and not q.who:
             return q.roles[0]
         # The best passage that is about a role: an introduction about none answers no "who".
-        return next((h.passage.role for h in hits if h.passage.role is not None), None)
+        for h in hits:
+            if q.who:
+                # "Who ...?" is answered by whoever the answer sentence says does it, whatever
+                # the passage is about; a passage that says its role does not, answers no one.
+                said = self.index.roles.doers(h.answer)
+                doing = [role for role, does in said.items() if does]
+                if len(doing) == 1:
+                    return doing[0]
+                if said.get(h.passage.role or "") is False:
+                    continue
+            if h.passage.role is not None:
+                return h.passage.role
+        return None
 
     def _best_sentence(self, i: int, cosines: np.ndarray, q: Query) -> str:
         """The passage's sentence that best answers, by its cosine (of all `cosines`, one per

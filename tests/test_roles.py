@@ -84,6 +84,31 @@ def test_a_question_asks_about_the_roles_outside_its_scene_setting_clause() -> N
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "doers"),
+    [
+        ("The Scrum Master runs the retro.", {"Scrum Master": True}),
+        ("The retro is run by the Scrum Master.", {"Scrum Master": True}),
+        ("A PO does not change the sprint backlog.", {"Product Owner": False}),
+        ("The dev team never skips the review.", {"Developers": False}),
+        ("The PO can't cancel it alone.", {"Product Owner": False}),
+        ("Unlike the PO, the Scrum Master coaches.", {"Scrum Master": True}),
+        ("When the PO is away, the Scrum Master decides.", {"Scrum Master": True}),
+        (
+            "The PO and the Scrum Master do not vote.",
+            {"Product Owner": False, "Scrum Master": False},
+        ),
+        ("Ask the Scrum Master before you call the PO.", {}),
+        (
+            "The PO writes the goal; the dev team does not.",
+            {"Product Owner": True, "Developers": False},
+        ),
+    ],
+)
+def test_doers_are_the_roles_a_text_says_do_or_do_not(text: str, doers: dict[str, bool]) -> None:
+    assert SCRUM.doers(text) == doers
+
+
 def test_under_a_heading_naming_two_roles_the_text_decides() -> None:
     section = ("Scrum Master vs Product Owner",)
     text = "Unlike the Scrum Master, a Product Owner orders the backlog."

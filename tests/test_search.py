@@ -51,7 +51,11 @@ def test_the_answer_role_is_never_that_of_a_passage_about_no_role(engine: Engine
     """An introduction about no role answers no "who": the best passage about one does."""
     s = engine.searcher
     found = s.search("Who oversees several agile release trains?", 3)
-    aboutless = replace(found.hits[0], passage=replace(found.hits[0].passage, role=None))
+    aboutless = replace(
+        found.hits[0],
+        passage=replace(found.hits[0].passage, role=None),
+        answer="It is a big job.",  # naming no role that does it
+    )
     hits = (aboutless, *found.hits[1:])
     query = s.parse(found.question)
     assert s._answer_role(query, hits) == found.hits[1].passage.role
@@ -69,6 +73,30 @@ def test_a_role_named_in_a_who_question_is_not_its_answer(engine: Engine) -> Non
     assert s._answer_role(query, (top, *found.hits[1:])) == "SAFe Product Manager"
     statement = s.parse("how the product owner guides the teams")
     assert s._answer_role(statement, (top,)) == "Product Owner"
+
+
+def test_a_who_question_is_answered_by_whoever_the_answer_sentence_says_does_it(
+    engine: Engine,
+) -> None:
+    """Whatever the passage is about: "done by the X" in a shared passage answers X, and a
+    passage saying its own role does not do it answers no one."""
+    s = engine.searcher
+    found = s.search("who refines the backlog?", 3)
+    query = s.parse(found.question)
+    first, second = found.hits[0], found.hits[1]
+    shared = replace(first, passage=replace(first.passage, role=SHARED))
+    by_pm = replace(shared, answer="The backlog is refined by the SAFe PM every week.")
+    assert s._answer_role(query, (by_pm, second)) == "SAFe Product Manager"
+    owner = replace(first, passage=replace(first.passage, role="Product Owner"))
+    denied = replace(owner, answer="Unlike the SAFe PM, the PO does not refine it alone.")
+    elsewhere = replace(
+        second,
+        passage=replace(second.passage, role="SAFe Product Manager"),
+        answer="It is done weekly.",
+    )
+    assert s._answer_role(query, (denied, elsewhere)) == "SAFe Product Manager"
+    neutral = replace(owner, answer="It is refined every week.")
+    assert s._answer_role(query, (neutral, elsewhere)) == "Product Owner"
 
 
 def test_who_questions_take_the_role_of_the_best_passage(engine: Engine) -> None:
