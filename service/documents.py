@@ -20,6 +20,10 @@ FINAL_PUNCTUATION = ".!?,;:…\"'”’)"
 
 BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 _FIGURES_OR_LABEL = re.compile(r"\d|:")
+# "2. Roles", "3.1 Escalation", "4) Closing checks": a heading or a list item, by what follows.
+NUMBERED = re.compile(r"^(\d{1,3}(?:\.\d{1,3})*)[.)]?\s+([A-Z].*)$")
+# A numbered line stands over a section when a paragraph this long follows it, not a step.
+MIN_SECTION_CHARS = 80
 MD_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
 MD_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 MD_BREAK = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
@@ -130,6 +134,23 @@ def _split_capital_headings(chunks: Iterator[_Chunk], text: str) -> Iterator[_Ch
             yield chunk
 
 
+def _numbered_heading(line: str, following: tuple[str, _Chunk] | None) -> bool:
+    """Whether a numbered line alone ("3. Closing checks") heads a section rather than being a
+    step of a list ("2. Lock the door" over "Done."): it is followed by another heading, or by
+    a whole paragraph."""
+    numbered = NUMBERED.match(line.strip())
+    if numbered is None or not _is_heading_line(numbered.group(2)) or following is None:
+        return False
+    kind, chunk = following
+    return kind == "heading" or (kind == "body" and chunk.end - chunk.start >= MIN_SECTION_CHARS)
+
+
+def _numbering_depth(heading: str) -> int:
+    """3 for "2.1.4 Scope", 1 for "2. Scope", 0 for a heading without a number."""
+    numbered = NUMBERED.match(heading.strip())
+    return numbered.group(1).count(".") + 1 if numbered else 0
+
+
 def _is_noise(lines: list[str]) -> bool:
     """Lines of link-like titles (several short unpunctuated lines, not a list) are page chrome.
 
@@ -149,15 +170,22 @@ def parse_plain_text(source: str, text: str) -> Document:
     section, as a removed heading would. A heading that opens the file is its title.
     """
     chunks = list(_split_capital_headings(_chunks(text), text))
-    kinds = []
-    for chunk in chunks:
+    kinds: list[str] = []
+    for chunk in reversed(chunks):  # a numbered line's kind depends on what follows it
         lines = [text[s:e] for s, e in chunk.lines]
-        if len(lines) == 1 and _is_heading_line(lines[0]):
+        following = (kinds[-1], chunks[len(chunks) - len(kinds)]) if kinds else None
+        if len(lines) == 1 and (
+            _is_heading_line(lines[0]) or _numbered_heading(lines[0], following)
+        ):
             kinds.append("heading")
         elif _is_noise(lines):
             kinds.append("noise")
         else:
             kinds.append("body")
+    kinds.reverse()
+
+    def line_after(i: int) -> str:
+        return text[chunks[i + 1].start : chunks[i + 1].end] if i + 1 < len(chunks) else ""
 
     title: str | None = None
     group: str | None = None
@@ -169,10 +197,15 @@ def parse_plain_text(source: str, text: str) -> Document:
         if kind == "heading":
             line = text[chunk.start : chunk.end]
             nxt = kinds[i + 1] if i + 1 < len(kinds) else None
-            if i == 0 and nxt == "body":
+            numbered = _numbering_depth(line)
+            if i == 0 and not numbered and (nxt == "body" or _numbering_depth(line_after(i))):
                 title = line
+            elif numbered > 1:  # "2.1 ...": under the "2." above it, whatever the layout
+                leaf = line
             elif nxt == "heading":
                 group, leaf = line, None
+            elif numbered:  # "3. ..." over its text: a section of its own, in no group
+                group, leaf = None, line
             else:
                 leaf = line
         elif kind == "body":

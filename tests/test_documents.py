@@ -54,6 +54,39 @@ def test_a_line_in_capitals_is_a_heading_even_with_a_question_mark_or_text_right
     ]
 
 
+def test_numbered_lines_over_paragraphs_are_headings_with_their_numbering_as_levels() -> None:
+    text = (
+        "Shift guide\n\n1. Opening\n\nThe sous chef opens the kitchen at seven and checks "
+        "the walk-in temperatures before anyone starts prep.\n\n2. Service\n\n2.1 The pass\n\n"
+        "The head chef runs the pass during service and calls every ticket as it comes in.\n\n"
+        "3. Closing checks\n\nGas off at the main valve, ovens off and wiped down, walk-in door "
+        "shut and the alarm set.\n"
+    )
+    doc = parse_plain_text("s.txt", text)
+    assert doc.title == "Shift guide"
+    assert [b.section for b in doc.blocks] == [
+        ("1. Opening",),
+        ("2. Service", "2.1 The pass"),
+        ("3. Closing checks",),  # a "3." is in no "2." group
+    ]
+
+
+def test_numbered_steps_and_figures_stay_text() -> None:
+    text = (
+        "Alarm\n\n1. Enter the code\n2. Lock the door\n\n1. Enter the code\n\n"
+        "2. Lock the door\n\nDone.\n\n1.5 Kg of flour goes in the bin.\n"
+    )
+    doc = parse_plain_text("a.txt", text)
+    assert outline(doc) == [
+        ("1. Enter the code\n2. Lock the door", ()),
+        ("1. Enter the code", ()),
+        ("2. Lock the door", ()),
+        ("Done.", ()),
+        ("1.5 Kg of flour goes in the bin.", ()),
+    ]
+    assert doc.title == "Alarm"
+
+
 def test_a_thematic_break_is_no_text_but_an_underline_makes_a_heading() -> None:
     text = "Desk\n====\n\nFirst part.\n\n---\n\nLast part.\n\n* * *\n\nSub\n---\n\nBody.\n"
     doc = parse_markdown("h.md", text)
