@@ -46,6 +46,9 @@ CONFIDENCE_SLOPE = 5.0
 CONFIDENCE_LEAD = 0.1
 
 _WHO = re.compile(r"\bwho(?:m|se)?\b", re.I)
+# Where a sentence turns from what one does to what another does: "X suggests; Y decides",
+# "X suggests one, but Y writes it".
+_CLAUSE_BREAK = re.compile(r"[;:]\s+|,?\s+(?:but|while|whereas|yet)\s+", re.I)
 
 # A sentence opening with one of these leans on the one before it.
 _ANAPHOR = re.compile(r"(?:they|their|them|this|these|those|it|its|such|he|she)\b", re.I)
@@ -325,7 +328,7 @@ class Searcher:
             if q.who:
                 # "Who ...?" is answered by whoever the answer sentence says does it, whatever
                 # the passage is about; a passage that says its role does not, answers no one.
-                said = self.index.roles.doers(h.answer)
+                said = self._doers(q, h.answer)
                 doing = [role for role, does in said.items() if does]
                 if len(doing) == 1:
                     return doing[0]
@@ -334,6 +337,19 @@ class Searcher:
             if h.passage.role is not None:
                 return h.passage.role
         return None
+
+    def _doers(self, q: Query, answer: str) -> dict[str, bool]:
+        """The roles `answer` says do or do not do something: in its clause most like the
+        question, if that names any ("A reporter can suggest one, but the headline is written
+        by the copy editor"), else in all of it."""
+        clauses = _CLAUSE_BREAK.split(answer)
+        if len(clauses) > 1:
+            asked = set(q.tokens)
+            words = tokenize(clauses)
+            best = max(range(len(clauses)), key=lambda i: len(asked.intersection(words[i])))
+            if said := self.index.roles.doers(clauses[best]):
+                return said
+        return self.index.roles.doers(answer)
 
     def _best_sentence(self, i: int, cosines: np.ndarray, q: Query) -> str:
         """The passage's sentence that best answers, by its cosine (of all `cosines`, one per

@@ -99,6 +99,18 @@ def test_a_who_question_is_answered_by_whoever_the_answer_sentence_says_does_it(
     assert s._answer_role(query, (neutral, elsewhere)) == "Product Owner"
 
 
+def test_a_who_question_takes_the_doer_of_the_clause_that_says_what_it_asks(
+    engine: Engine,
+) -> None:
+    s = engine.searcher
+    found = s.search("who sets the vision?", 1)
+    shared = replace(found.hits[0], passage=replace(found.hits[0].passage, role=SHARED))
+    both = "The PO writes the stories, but the SAFe PM sets the vision for the portfolio."
+    hit = replace(shared, answer=both)
+    assert s._answer_role(s.parse("who sets the vision?"), (hit,)) == "SAFe Product Manager"
+    assert s._answer_role(s.parse("who writes the stories"), (hit,)) == "Product Owner"
+
+
 def test_who_questions_take_the_role_of_the_best_passage(engine: Engine) -> None:
     answer = engine.searcher.search("Who oversees several agile release trains?", 3)
     assert answer.answer_role == "SAFe Product Manager"
