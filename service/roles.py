@@ -95,19 +95,19 @@ class RoleBook:
             for alias in role.names:
                 self._by_name.setdefault(_norm(alias), role.name)
         # Longest alias first, so "Safe Product Manager" wins over "Product Manager".
-        aliases = sorted(self._by_name, key=len, reverse=True)
-        alternatives = "|".join(r"\s+".join(map(re.escape, a.split())) for a in aliases)
-        named = rf"(?i:{alternatives})"
-        # Initials of multi-word names ("PO", "PM") count too, in capitals only ("pm" is a time).
+        aliases = sorted({a for r in self.roles for a in r.names}, key=len, reverse=True)
+        named = "(?i:" + "|".join(_spelled(a) for a in aliases) + ")"
+        # Initials of multi-word names ("PO", "PM") count too, in capitals only ("pm" is a time,
+        # "pc" a computer, "ha" a laugh), and not after a figure ("5 PM").
         initials = {
             _initials(a) for r in self.roles for a in r.names if _initials(a) != a.upper()
-        } - {a.upper() for a in aliases}
+        } - {_norm(a).upper() for a in aliases}
         for role in self.roles:
             for alias in role.names:
                 if _initials(alias) in initials:
                     self._by_name.setdefault(_norm(_initials(alias)), role.name)
-        acronyms = "|".join(sorted(initials, key=len, reverse=True))
-        either = f"{named}|{acronyms}" if acronyms else named
+        acronyms = "|".join(_spelled(a) for a in sorted(initials, key=len, reverse=True))
+        either = f"{named}|(?<!\\d)(?<!\\d )(?:{acronyms})" if acronyms else named
         self._pattern = re.compile(rf"(?<![\w-])({either})(?:'?s|es|')?(?![\w-])")
 
     @classmethod
@@ -263,7 +263,20 @@ def _initials(name: str) -> str:
 
 
 def _norm(name: str) -> str:
-    return " ".join(name.lower().split())
+    """ "Editor-in-Chief", "editor in  chief"; "P.O.", "PO": one key each."""
+    return " ".join(name.lower().replace(".", "").replace("-", " ").split())
+
+
+def _spelled(alias: str) -> str:
+    """A pattern for `alias` however it is written: words apart or hyphenated ("product-owner"),
+    initials with or without dots ("P.O.")."""
+    words = re.split(r"[\s-]+", alias.strip())
+    return r"[\s-]+".join(
+        rf"(?:{re.escape(w)}|{'[.]'.join(map(re.escape, w))}\.?)"
+        if w.isalpha() and w.isupper() and 2 <= len(w) <= 5
+        else re.escape(w)
+        for w in words
+    )
 
 
 def _sentences(text: str) -> list[str]:

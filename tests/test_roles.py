@@ -47,6 +47,18 @@ def test_initials_of_long_names_count_only_in_capitals() -> None:
     assert roles_of(SCRUM, "ask the SM") == ["Scrum Master"]
 
 
+def test_names_match_hyphenated_and_initials_with_dots_but_not_a_time() -> None:
+    book = RoleBook.load(CORPUS / "roles.toml")
+    assert roles_of(book, "what does the P.O. do, and the P.M.?") == [
+        "Product Owner",
+        "SAFe Product Manager",
+    ]
+    assert roles_of(book, "product-owner backlog") == ["Product Owner"]
+    assert roles_of(book, "the review is at 5 PM, or 5 P.M.") == []
+    chief = RoleBook.from_dict({"role": [{"name": "Editor-in-Chief"}, {"name": "Reporter"}]})
+    assert roles_of(chief, "the editor in chief and the Editor-in-Chief") == ["Editor-in-Chief"] * 2
+
+
 def test_longest_alias_wins() -> None:
     book = RoleBook.load(CORPUS / "roles.toml")
     mentions = book.mentions("A Safe Product Manager leads.")
