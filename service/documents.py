@@ -112,14 +112,15 @@ def _is_heading_line(line: str) -> bool:
     return (
         0 < len(line) <= MAX_HEADING_CHARS
         and len(line.split()) <= MAX_HEADING_WORDS
-        and (line[-1] not in FINAL_PUNCTUATION or _is_capitals(line))
+        and (line[-1] not in FINAL_PUNCTUATION or (line[-1] in "?:" and _is_capitals(line)))
         and not BULLET.match(line)
     )
 
 
 def _is_capitals(line: str) -> bool:
     """A line in capitals ("WHO CALLS THE LAWYER?") is a heading even with a final question
-    mark or colon, and even with its text right under it, without a blank line between."""
+    mark or colon, and even with its text right under it, without a blank line between; with a
+    full stop it is a sentence ("NEVER LEAVE A DOOR UNATTENDED.")."""
     letters = [c for c in line if c.isalpha()]
     return len(letters) > 1 and all(c.isupper() for c in letters)
 
@@ -202,10 +203,8 @@ def parse_plain_text(source: str, text: str) -> Document:
                 title = line
             elif numbered > 1:  # "2.1 ...": under the "2." above it, whatever the layout
                 leaf = line
-            elif nxt == "heading":
+            elif numbered or nxt == "heading":  # "3. ..." heads its text and any "3.1 ..."
                 group, leaf = line, None
-            elif numbered:  # "3. ..." over its text: a section of its own, in no group
-                group, leaf = None, line
             else:
                 leaf = line
         elif kind == "body":

@@ -41,7 +41,8 @@ def test_two_blank_lines_close_a_section_and_link_lists_are_noise() -> None:
 def test_a_line_in_capitals_is_a_heading_even_with_a_question_mark_or_text_right_under_it() -> None:
     text = (
         "NIGHT CARD\n\nIntro says who does what.\n\nOFF STONE\nA page goes off stone at ten.\n\n"
-        "WHO CALLS THE LAWYER?\n\nThe section editor does.\n\nA normal sentence?\n\nIt stays.\n"
+        "WHO CALLS THE LAWYER?\n\nThe section editor does.\n\nA normal sentence?\n\nIt stays.\n\n"
+        "NEVER PROP THE DOOR OPEN.\n\nA warning in capitals is a sentence.\n"
     )
     doc = parse_plain_text("card.txt", text)
     assert doc.title == "NIGHT CARD"
@@ -51,6 +52,8 @@ def test_a_line_in_capitals_is_a_heading_even_with_a_question_mark_or_text_right
         ("The section editor does.", ("WHO CALLS THE LAWYER?",)),
         ("A normal sentence?", ("WHO CALLS THE LAWYER?",)),
         ("It stays.", ("WHO CALLS THE LAWYER?",)),
+        ("NEVER PROP THE DOOR OPEN.", ("WHO CALLS THE LAWYER?",)),
+        ("A warning in capitals is a sentence.", ("WHO CALLS THE LAWYER?",)),
     ]
 
 
@@ -60,14 +63,16 @@ def test_numbered_lines_over_paragraphs_are_headings_with_their_numbering_as_lev
         "the walk-in temperatures before anyone starts prep.\n\n2. Service\n\n2.1 The pass\n\n"
         "The head chef runs the pass during service and calls every ticket as it comes in.\n\n"
         "3. Closing checks\n\nGas off at the main valve, ovens off and wiped down, walk-in door "
-        "shut and the alarm set.\n"
+        "shut and the alarm set.\n\n3.1 The alarm\n\nThe code is on the card in the office, and "
+        "it is changed every month by the head chef.\n"
     )
     doc = parse_plain_text("s.txt", text)
     assert doc.title == "Shift guide"
     assert [b.section for b in doc.blocks] == [
         ("1. Opening",),
         ("2. Service", "2.1 The pass"),
-        ("3. Closing checks",),  # a "3." is in no "2." group
+        ("3. Closing checks",),  # a "3." is in no "2." group, and heads its own
+        ("3. Closing checks", "3.1 The alarm"),
     ]
 
 
