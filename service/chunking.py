@@ -19,6 +19,8 @@ _SENTENCE_END = re.compile(
     r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])|\n(?=\s*(?:[-*+•]|\d{1,3}[.)])\s)"
 )
 _ABBREVIATIONS = re.compile(r"\b(?:e\.g|i\.e|etc|vs|Mr|Mrs|Ms|Dr|St|No|Fig|approx|cf)\.$", re.I)
+# "1." opening a line numbers the step after it: not a sentence of its own.
+_STEP_NUMBER = re.compile(r"(?:^|\n)\s*\d{1,3}\.$")
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,9 @@ def split_sentences(text: str, offset: int = 0) -> list[Span]:
     spans: list[Span] = []
     begin = 0
     for m in _SENTENCE_END.finditer(text):
-        if _ABBREVIATIONS.search(text[begin : m.start()]):
+        if _ABBREVIATIONS.search(text[begin : m.start()]) or _STEP_NUMBER.search(
+            text[begin : m.start()]
+        ):
             continue
         spans.extend(_trimmed(text, begin, m.start(), offset))
         begin = m.end()
