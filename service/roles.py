@@ -31,7 +31,7 @@ CONTEXT_WEIGHT = 0.2
 SHARED_RATIO = 0.6
 
 # Words that open a clause setting the scene ("When the X is away, the Y ..."): background.
-_SCENE_WORDS = r"when|whenever|if|once|until|unless|in case"
+_SCENE_WORDS = r"when|whenever|while|if|once|until|unless|in case"
 _CONTRAST_OPENERS = re.compile(
     r"^\W*(?:unlike|while|whereas|although|though|compared (?:to|with)|in contrast to|"
     rf"as opposed to|contrary to|like|beyond|{_SCENE_WORDS})\b",
@@ -46,8 +46,13 @@ _SUBJECT_LEAD = re.compile(
     re.I,
 )
 _COORDINATION = re.compile(r",?\s+(?:and|or|nor|&)\s+(?:(?:a|an|the)\s+)?", re.I)
-# "... is done by the X": X does it, as much as a subject does.
-_BY = re.compile(r"\bby\s+(?:(?:the|a|an|each|every|any|one|their|our|your)\s+)?$", re.I)
+# "... is done by the X": X does it, as much as a subject does (not "a crew member nominated
+# by the X": without "is", "was", "be"..., the X only qualifies someone else).
+_BY = re.compile(
+    r"\b(?:is|are|was|were|be|been|being|gets?|got)\s+(?:\w+\s+)?\w+\s+by\s+"
+    r"(?:(?:the|a|an|each|every|any|one|their|our|your)\s+)?$",
+    re.I,
+)
 # What follows a subject that denies it does the thing: "X does not", "X never", "X can't".
 _DENIED = re.compile(r"\s*(?:(?:\w+\s+){0,2}?(?:not|never|no longer)\b|\w+n't\b|cannot\b)", re.I)
 

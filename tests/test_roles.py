@@ -88,6 +88,7 @@ def test_a_question_asks_about_the_roles_outside_its_scene_setting_clause() -> N
         return [m.role for m in SCRUM.asked_about(question)]
 
     assert asked("who runs the daily meeting when the Scrum Master is away?") == []
+    assert asked("can the PO approve it while the Scrum Master is on leave") == ["Product Owner"]
     assert asked("what does the PO do if the Scrum Master is ill?") == ["Product Owner"]
     assert asked("When should the PO call the Scrum Master?") == ["Product Owner", "Scrum Master"]
     question = "what does the PO do if the Scrum Master is ill?"
@@ -101,6 +102,8 @@ def test_a_question_asks_about_the_roles_outside_its_scene_setting_clause() -> N
     [
         ("The Scrum Master runs the retro.", {"Scrum Master": True}),
         ("The retro is run by the Scrum Master.", {"Scrum Master": True}),
+        # "picked by the PO": no passive, only a qualifier of the subject
+        ("A developer picked by the PO demos it.", {"Developers": True}),
         ("A PO does not change the sprint backlog.", {"Product Owner": False}),
         ("The dev team never skips the review.", {"Developers": False}),
         ("The PO can't cancel it alone.", {"Product Owner": False}),
