@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +31,11 @@ MIN_TYPO_CHARS = 5
 TYPO_WEIGHT = 0.9
 # Words whose neighbours are remembered: the same words come back question after question.
 NEIGHBOUR_CACHE = 20_000
+# An initialism the corpus never writes ("ADR") stands for its phrases with those initials
+# ("architecture decision record"), weighed as a corrected typo: the same words, written short.
+INITIALISM = re.compile(r"\b([A-Z]{3,5})s?\b")
+INITIALISM_WEIGHT = 0.9
+_PHRASE_BREAK = re.compile(r"[^\w\s'-]+")
 
 
 def content_words(text: str) -> list[str]:
@@ -124,6 +129,37 @@ class Vocabulary:
                 if sims[j] >= MIN_SIMILARITY and self.tokens[j]
             )
             self._neighbours.put(key, found)
+        return found
+
+
+@dataclass(frozen=True)
+class Initialisms:
+    """The corpus's runs of three to five content words, by their initials, as BM25 tokens."""
+
+    phrases: dict[str, frozenset[str]]
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str]) -> Initialisms:
+        phrases: dict[str, set[str]] = {}
+        for text in texts:
+            for piece in _PHRASE_BREAK.split(text):
+                words = piece.split()
+                for n in range(3, 6):
+                    for i in range(len(words) - n + 1):
+                        run = words[i : i + n]
+                        if all(w.isalpha() and w.lower() not in STOPWORDS for w in run):
+                            initials = "".join(w[0] for w in run).lower()
+                            phrases.setdefault(initials, set()).update(tokenize([" ".join(run)])[0])
+        return cls({k: frozenset(v) for k, v in phrases.items()})
+
+    def spell_out(self, question: str, known: Callable[[Sequence[str]], list[str]]) -> set[str]:
+        """Tokens of the phrases that the initialisms in `question` written in capitals, and
+        unknown to the corpus (`known` says which tokens it has), stand for."""
+        found: set[str] = set()
+        for m in INITIALISM.finditer(question):
+            short = m.group(1).lower()
+            if not known([short]):
+                found |= self.phrases.get(short, frozenset())
         return found
 
 

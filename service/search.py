@@ -28,7 +28,7 @@ import numpy as np
 
 from service.chunking import Passage
 from service.encoder import Encoder
-from service.expansion import content_words
+from service.expansion import INITIALISM_WEIGHT, Initialisms, content_words
 from service.index import Index
 from service.lexical import tokenize
 from service.roles import SHARED
@@ -129,6 +129,7 @@ class Searcher:
             dtype=np.float32,
         )
         self._idf = _idf(index)
+        self._initialisms = Initialisms.from_texts(p.text for p in index.passages)
         # The corpus's own words were embedded at build time: when by this very backend, their
         # vectors are the ones the encoder would give, so a question's known words cost nothing.
         record = index.manifest.get("encoder")
@@ -220,11 +221,11 @@ class Searcher:
     def _raw_parts(self, q: Query, v: _Vectors, sentences: np.ndarray) -> dict[str, np.ndarray]:
         """Each part's score for every passage; `sentences` are the question's sentence cosines."""
         n = len(self.index.passages)
-        terms = (
-            self.index.vocabulary.expand(q.tokens, q.words, v.words)
-            if self.config.expand
-            else dict.fromkeys(q.tokens, 1.0)
-        )
+        terms = dict.fromkeys(q.tokens, 1.0)
+        if self.config.expand:
+            terms = self.index.vocabulary.expand(q.tokens, q.words, v.words)
+            for token in self._initialisms.spell_out(q.content, self.index.lexical.known):
+                terms.setdefault(token, INITIALISM_WEIGHT)
         sentence = np.full(n, -1.0, dtype=np.float32)
         np.maximum.at(sentence, self._owner, sentences)
         return {
