@@ -340,17 +340,14 @@ class Searcher:
         return None
 
     def _doers(self, q: Query, answer: str) -> dict[str, bool]:
-        """The roles `answer` says do or do not do something: in its clause most like the
-        question, if that names any ("A reporter can suggest one, but the headline is written
-        by the copy editor"), else in all of it."""
+        """The roles `answer` says do or do not do something, in its clause most like the
+        question: "A reporter can suggest one, but the headline is written by the copy editor";
+        "the SRE does not approve releases; the freeze belongs to the SRE" denies no freeze."""
         clauses = _CLAUSE_BREAK.split(answer)
-        if len(clauses) > 1:
-            asked = set(q.tokens)
-            words = tokenize(clauses)
-            best = max(range(len(clauses)), key=lambda i: len(asked.intersection(words[i])))
-            if said := self.index.roles.doers(clauses[best]):
-                return said
-        return self.index.roles.doers(answer)
+        asked = set(q.tokens)
+        words = tokenize(clauses)
+        best = max(range(len(clauses)), key=lambda i: len(asked.intersection(words[i])))
+        return self.index.roles.doers(clauses[best])
 
     def _best_sentence(self, i: int, cosines: np.ndarray, q: Query) -> str:
         """The passage's sentence that best answers, by its cosine (of all `cosines`, one per

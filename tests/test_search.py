@@ -109,6 +109,13 @@ def test_a_who_question_takes_the_doer_of_the_clause_that_says_what_it_asks(
     hit = replace(shared, answer=both)
     assert s._answer_role(s.parse("who sets the vision?"), (hit,)) == "SAFe Product Manager"
     assert s._answer_role(s.parse("who writes the stories"), (hit,)) == "Product Owner"
+    # A denial in another clause than the one asked about denies nothing asked.
+    owner = replace(found.hits[0], passage=replace(found.hits[0].passage, role="Product Owner"))
+    elsewhere = replace(owner, answer="The PO does not set the vision; the stories are the PO's.")
+    manager = replace(hit, passage=replace(hit.passage, role="SAFe Product Manager"), answer="")
+    assert s._answer_role(s.parse("who writes the stories"), (elsewhere, manager)) == (
+        "Product Owner"
+    )
 
 
 def test_who_questions_take_the_role_of_the_best_passage(engine: Engine) -> None:
