@@ -46,6 +46,8 @@ CONFIDENCE_SLOPE = 5.0
 CONFIDENCE_LEAD = 0.1
 
 _WHO = re.compile(r"\bwho(?:m|se)?\b", re.I)
+# "Who owns the incident and who runs the postmortem?" asks for each role's part.
+_WHO_AND_WHO = re.compile(r"\bwho\b.+(?:\band|\bor|,)\s+who\b", re.I)
 # Where a sentence turns from what one does to what another does: "X suggests; Y decides",
 # "X suggests one, but Y writes it".
 _CLAUSE_BREAK = re.compile(r"[;:]\s+|,?\s+(?:but|while|whereas|yet)\s+", re.I)
@@ -166,8 +168,10 @@ class Searcher:
         roles = self.index.roles
         asked = roles.asked_about(question)
         named = tuple(dict.fromkeys(m.role for m in asked))
-        comparison = len(named) >= 2 or (
-            bool(_COMPARISON.search(question)) and len(roles.names) > 1 and len(named) != 1
+        comparison = (
+            len(named) >= 2
+            or (bool(_COMPARISON.search(question)) and len(roles.names) > 1 and len(named) != 1)
+            or bool(_WHO_AND_WHO.search(question))
         )
         content = roles.strip_mentions(question, asked)
         if len(named) >= 2:

@@ -190,3 +190,11 @@ def test_turning_a_part_off_removes_it(engine: Engine) -> None:
     config = SearchConfig(weights=replace(Weights(), dense=0, role=0))
     hit = engine.searcher.with_config(config).search("portfolio roadmap", 1).hits[0]
     assert set(hit.parts) == {"lexical", "sentence", "heading"}
+
+
+def test_who_and_who_asks_for_each_roles_part(engine: Engine) -> None:
+    s = engine.searcher
+    assert s.parse("who owns the roadmap and who owns the backlog").comparison
+    assert s.search("who owns the roadmap and who owns the backlog", 3).answer_role == SHARED
+    assert not s.parse("who helps a team that is stuck, and how?").comparison
+    assert not s.parse("who decides whether a team who is late may ship").comparison
