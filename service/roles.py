@@ -4,7 +4,8 @@ A passage is *about* the role its section heading names and the role that is the
 its sentences, not a role it merely sets itself against ("Unlike the X, the Y ..."). Weights:
 
 - the nearest heading that names roles counts most, an outer one less, one naming several less;
-- a mention that opens a sentence or main clause counts more than one inside it;
+- a mention that opens a sentence or main clause, or is the agent of a passive ("is done by
+  the X"), counts more than one inside it, and most in a paragraph's first sentence;
 - a mention inside a leading contrast or scene-setting clause ("Unlike X, ...", "While X ...,
   ...", "When X is away, ...") barely counts, and such a heading passes on to the one around it;
 - a passage that names no role takes the roles named around it: its section, then the parent.
@@ -24,6 +25,8 @@ SHARED = "shared"
 
 HEADING_WEIGHTS = (4.0, 1.5, 0.75)  # nearest heading first
 SUBJECT_WEIGHT = 1.5
+# The subject of a paragraph's first sentence is what the paragraph is about, most often.
+TOPIC_FACTOR = 2.0
 MENTION_WEIGHT = 1.0
 CONTRAST_WEIGHT = 0.25
 CONTEXT_WEIGHT = 0.2
@@ -179,7 +182,8 @@ class RoleBook:
 
     def _weigh_text(self, text: str) -> dict[str, float]:
         weights: dict[str, float] = {}
-        for sentence in _sentences(text):
+        sentences = _sentences(text)
+        for n, sentence in enumerate(sentences):
             contrast_end = _contrast_clause_end(sentence)
             previous: tuple[int, float] | None = None  # end and weight of the last mention
             for m in self.mentions(sentence):
@@ -188,7 +192,7 @@ class RoleBook:
                 elif m.start < contrast_end:
                     w = CONTRAST_WEIGHT
                 elif _leads(sentence[max(contrast_end, 0) : m.start]):
-                    w = SUBJECT_WEIGHT
+                    w = SUBJECT_WEIGHT * (TOPIC_FACTOR if n == 0 and len(sentences) > 1 else 1.0)
                 else:
                     w = MENTION_WEIGHT
                 weights[m.role] = weights.get(m.role, 0.0) + w

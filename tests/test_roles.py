@@ -131,6 +131,12 @@ def test_under_a_heading_naming_two_roles_the_text_decides() -> None:
     assert SCRUM.attribute("Both meet every day.", section).role == SHARED
 
 
+def test_the_subject_of_the_first_sentence_leads() -> None:
+    text = "The PO orders the backlog. The Scrum Master may review it, and the Developers read it."
+    assert SCRUM.attribute(text).role == "Product Owner"
+    assert SCRUM.attribute("The PO and the Scrum Master plan it. Both attend.").role == SHARED
+
+
 def test_heading_outweighs_passing_mentions() -> None:
     text = "They work with the Scrum Master and the Developers every day."
     assert SCRUM.attribute(text, ("Accountabilities", "Product Owner")).role == "Product Owner"
@@ -161,20 +167,36 @@ def test_every_bundled_passage_has_its_paragraphs_gold_role() -> None:
         assert inside and all(p.role == paragraph.role for p in inside), paragraph
 
 
-def test_a_markdown_corpus_with_four_roles_gets_its_gold_roles() -> None:
-    folder = DATA / "clinic"
+def gold_and_given(name: str) -> list[tuple[str | None, str | None, str]]:
+    """(gold role, given role, text) of each passage of a held-out corpus lying in paragraphs
+    of one gold role."""
+    folder = DATA / name
     passages, _ = make_passages(folder, RoleBook.load(folder / "roles.toml"))
     texts = {p.source: (folder / p.source).read_text(encoding="utf-8") for p in passages}
     gold = locate_paragraphs(folder / "paragraph_roles.jsonl", texts)
-    judged = 0
+    judged = []
     for p in passages:
         roles = {
             g.role for g in gold if g.source == p.source and g.start < p.end and p.start < g.end
         }
         if len(roles) == 1:
-            judged += 1
-            assert p.role == roles.pop(), p.text[:80]
-    assert judged >= 40
+            judged.append((roles.pop(), p.role, p.text[:80]))
+    return judged
+
+
+def test_a_markdown_corpus_with_four_roles_gets_its_gold_roles() -> None:
+    judged = gold_and_given("clinic")
+    assert len(judged) >= 40
+    for gold, given, text in judged:
+        assert given == gold, text
+
+
+@pytest.mark.parametrize("name", ["kitchen", "newsroom", "airline", "devteam"])
+def test_most_passages_of_the_other_held_out_corpora_get_their_gold_role(name: str) -> None:
+    """Their writers never read this code; what they found wrong is in the README."""
+    judged = gold_and_given(name)
+    right = sum(gold == given for gold, given, _ in judged)
+    assert len(judged) >= 30 and right / len(judged) >= 0.75, (right, len(judged))
 
 
 def test_three_roles_with_deeper_headings() -> None:
