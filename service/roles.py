@@ -43,9 +43,15 @@ _CONTRAST_OPENERS = re.compile(
 # The open clause at the end of a text, if it sets the scene ("who covers if the PO is ill").
 _SCENE = re.compile(rf"\b(?:{_SCENE_WORDS})\b[^,;:.?!]*$", re.I)
 _SUBJECT_LEAD = re.compile(
-    r"(?:^|[.;:!?]\s+|,\s+)(?:(?:as|being|for|when|if|a|an|the|every|each|our|your|their|"
+    r"(?:^|[.;:!?]\s+|,\s+)"
+    # a time or case set first: "On Thursday the X ...", "For a SEV1 the X ..."
+    r"(?:(?:on|in|at|during|for|every|each)\s+(?:(?:a|an|the|each|every)\s+)?[\w-]+\s+)?"
+    r"(?:(?:as|being|for|when|if|a|an|the|every|each|our|your|their|"
     r"successful|effective|good|great|new|meanwhile|moreover|furthermore|additionally|also|"
-    r"however|then|so|and|but)\W+){0,4}$",
+    r"however|then|so|and|but|"
+    # words that only qualify the subject: "a named staff nurse", "the senior editor on duty"
+    r"senior|junior|acting|deputy|duty|other|same|next|first|second|relevant|[a-z]+ed|[a-z]+-[a-z]+"
+    r")\W+){0,4}$",
     re.I,
 )
 _COORDINATION = re.compile(r",?\s+(?:and|or|nor|&)\s+(?:(?:a|an|the)\s+)?", re.I)
