@@ -54,6 +54,7 @@ _SUBJECT_LEAD = re.compile(
     r")\W+){0,4}$",
     re.I,
 )
+_WHO = re.compile(r"\bwho\b", re.I)
 _COORDINATION = re.compile(r",?\s+(?:and|or|nor|&)\s+(?:(?:a|an|the)\s+)?", re.I)
 # "... is done by the X": X does it, as much as a subject does (not "a crew member nominated
 # by the X": without "is", "was", "be"..., the X only qualifies someone else).
@@ -172,8 +173,8 @@ class RoleBook:
         ]
 
     def asked_about(self, question: str) -> list[Mention]:
-        """The roles a question asks about: those it names, but for one inside a clause that
-        only sets the scene ("who is in charge when the Head Chef is away?")."""
+        """The roles a question (or a heading) asks about: those it names, but for one inside
+        a clause that only sets the scene ("who is in charge when the Head Chef is away?")."""
         return [m for m in self.mentions(question) if not _sets_the_scene(question[: m.start])]
 
     def strip_mentions(self, text: str, mentions: Sequence[Mention] | None = None) -> str:
@@ -236,11 +237,14 @@ class RoleBook:
         scores = {name: 0.0 for name in self.names}
         # A heading that sets a role against another ("Compared with the X") does not make
         # the section about X: it passes the weight on to the next heading out.
-        headings = [
-            h for h in reversed(section) if self.mentions(h) and not _CONTRAST_OPENERS.match(h)
-        ]
-        for heading, weight in zip(headings, HEADING_WEIGHTS, strict=False):
-            found = {m.role for m in self.mentions(heading)}
+        # So does one asking who does what when a role is away ("Who covers when the DSL is
+        # off?"), unlike "What happens if the purser is taken ill?", which is about the purser.
+        named = (
+            {m.role for m in (self.asked_about(h) if _WHO.search(h) else self.mentions(h))}
+            for h in reversed(section)
+            if not _CONTRAST_OPENERS.match(h)
+        )
+        for found, weight in zip((f for f in named if f), HEADING_WEIGHTS, strict=False):
             for role in found:
                 # A heading naming several roles ("X vs Y") says the section is about them
                 # together, not which one a passage is about: it weighs less, the text decides.

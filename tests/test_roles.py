@@ -140,6 +140,15 @@ def test_the_subject_of_the_first_sentence_leads() -> None:
     assert SCRUM.attribute("The PO and the Scrum Master plan it. Both attend.").role == SHARED
 
 
+def test_a_heading_asking_who_covers_for_a_role_is_not_about_that_role() -> None:
+    text = "The Product Owner runs the stand-up."
+    assert SCRUM.attribute(text, ("Who covers when the Scrum Master is away?",)).role == (
+        "Product Owner"
+    )
+    about_them = ("What happens if the Scrum Master is away?",)
+    assert SCRUM.attribute(text, about_them).role == "Scrum Master"
+
+
 def test_heading_outweighs_passing_mentions() -> None:
     text = "They work with the Scrum Master and the Developers every day."
     assert SCRUM.attribute(text, ("Accountabilities", "Product Owner")).role == "Product Owner"
