@@ -205,6 +205,8 @@ def parse_plain_text(source: str, text: str) -> Document:
                 leaf = line
             elif numbered or nxt == "heading":  # "3. ..." heads its text and any "3.1 ..."
                 group, leaf = line, None
+            elif _numbering_depth(group or ""):  # "Key contacts" after "5. ...": a sibling
+                group, leaf = None, line
             else:
                 leaf = line
         elif kind == "body":

@@ -64,7 +64,7 @@ def test_numbered_lines_over_paragraphs_are_headings_with_their_numbering_as_lev
         "The head chef runs the pass during service and calls every ticket as it comes in.\n\n"
         "3. Closing checks\n\nGas off at the main valve, ovens off and wiped down, walk-in door "
         "shut and the alarm set.\n\n3.1 The alarm\n\nThe code is on the card in the office, and "
-        "it is changed every month by the head chef.\n"
+        "it is changed every month by the head chef.\n\nKey contacts\n\nCall the head chef first.\n"
     )
     doc = parse_plain_text("s.txt", text)
     assert doc.title == "Shift guide"
@@ -73,6 +73,7 @@ def test_numbered_lines_over_paragraphs_are_headings_with_their_numbering_as_lev
         ("2. Service", "2.1 The pass"),
         ("3. Closing checks",),  # a "3." is in no "2." group, and heads its own
         ("3. Closing checks", "3.1 The alarm"),
+        ("Key contacts",),  # an unnumbered heading in a numbered guide: a section of its own
     ]
 
 
