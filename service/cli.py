@@ -316,7 +316,7 @@ def eval_cmd(
         _print_table("confidence", calibration(qs, answers), as_json)
     if show_failures:
         for line in failures(qs, answers):
-            err.print(line)
+            err.print(line, markup=False, highlight=False)  # "[who]" is no markup
 
 
 def _print_table(first: str, rows: dict[str, dict[str, float | int | None]], as_json: bool) -> None:

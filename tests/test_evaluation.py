@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from service import cli
 from service.chunking import Passage
+from service.engine import Engine
 from service.evaluation import Question, load_questions, locate_paragraphs, metrics
 from service.search import Answer, Hit
 
@@ -84,3 +88,21 @@ def test_questions_load_and_bad_lines_are_named(tmp_path: Path) -> None:
     bad.write_text('{"question": "hi"}\n{"nope": 1}\n')
     with pytest.raises(ValueError, match=r"bad\.jsonl:2"):
         load_questions(bad)
+
+
+def test_eval_lists_each_miss_with_its_kind(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(cli, "_engine", lambda index: engine)
+    questions = tmp_path / "q.jsonl"
+    miss = {
+        "id": "m-1",
+        "question": "Who represents the customer?",
+        "kind": "who",
+        "role": "SAFe Product Manager",  # wrong on purpose: the article says the PO
+        "evidence": ["no passage says this"],
+    }
+    questions.write_text(json.dumps(miss) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli.app, ["eval", str(questions), "--failures"])
+    assert result.exit_code == 0, result.output
+    assert "m-1 [who] rank=None" in result.output
