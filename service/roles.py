@@ -282,19 +282,25 @@ def _initials(name: str) -> str:
 
 
 def _norm(name: str) -> str:
-    """ "Editor-in-Chief", "editor in  chief"; "P.O.", "PO": one key each."""
-    return " ".join(name.lower().replace(".", "").replace("-", " ").split())
+    """ "Editor-in-Chief", "editor in  chief"; "P.O.", "PO"; "Heads of Year": one key each."""
+    words = name.lower().replace(".", "").replace("-", " ").split()
+    return " ".join(
+        re.sub(r"e?s$", "", w) if following in ("of", "in") else w
+        for w, following in zip(words, [*words[1:], ""], strict=True)
+    )
 
 
 def _spelled(alias: str) -> str:
     """A pattern for `alias` however it is written: words apart or hyphenated ("product-owner"),
-    initials with or without dots ("P.O.")."""
+    initials with or without dots ("P.O."), in the plural before "of" ("Heads of Year")."""
     words = re.split(r"[\s-]+", alias.strip())
     return r"[\s-]+".join(
         rf"(?:{re.escape(w)}|{'[.]'.join(map(re.escape, w))}\.?)"
         if w.isalpha() and w.isupper() and 2 <= len(w) <= 5
+        else rf"{re.escape(w)}(?:e?s)?"
+        if following.lower() in ("of", "in")
         else re.escape(w)
-        for w in words
+        for w, following in zip(words, [*words[1:], ""], strict=True)
     )
 
 
