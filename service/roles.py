@@ -285,7 +285,7 @@ def _norm(name: str) -> str:
     """ "Editor-in-Chief", "editor in  chief"; "P.O.", "PO"; "Heads of Year": one key each."""
     words = name.lower().replace(".", "").replace("-", " ").split()
     return " ".join(
-        re.sub(r"e?s$", "", w) if following in ("of", "in") else w
+        w.removesuffix("s") if following in ("of", "in") else w
         for w, following in zip(words, [*words[1:], ""], strict=True)
     )
 
@@ -297,7 +297,7 @@ def _spelled(alias: str) -> str:
     return r"[\s-]+".join(
         rf"(?:{re.escape(w)}|{'[.]'.join(map(re.escape, w))}\.?)"
         if w.isalpha() and w.isupper() and 2 <= len(w) <= 5
-        else rf"{re.escape(w)}(?:e?s)?"
+        else rf"{re.escape(w)}s?"
         if following.lower() in ("of", "in")
         else re.escape(w)
         for w, following in zip(words, [*words[1:], ""], strict=True)

@@ -55,10 +55,12 @@ def test_names_match_hyphenated_and_initials_with_dots_but_not_a_time() -> None:
     ]
     assert roles_of(book, "product-owner backlog") == ["Product Owner"]
     assert roles_of(book, "the review is at 5 PM, or 5 P.M.") == []
-    chief = RoleBook.from_dict({"role": [{"name": "Editor-in-Chief"}, {"name": "Head of Year"}]})
+    year = {"name": "Head of Year", "aliases": ["Boss of Year"]}
+    chief = RoleBook.from_dict({"role": [{"name": "Editor-in-Chief"}, year]})
     assert roles_of(chief, "the editor in chief and the Editor-in-Chief") == ["Editor-in-Chief"] * 2
     both = ["Head of Year", "Editor-in-Chief"]
     assert roles_of(chief, "Heads of Year and editors-in-chief") == both
+    assert roles_of(chief, "the Boss of Year and the Bosses of Year") == ["Head of Year"]
 
 
 def test_longest_alias_wins() -> None:
