@@ -248,3 +248,16 @@ def test_role_book_round_trips_through_a_dict(tmp_path: Path) -> None:
     book = RoleBook.load(CORPUS / "roles.toml")
     again = RoleBook.from_dict(json.loads(json.dumps(book.to_dict())))
     assert again.roles == book.roles
+
+
+@pytest.mark.parametrize(
+    "book", sorted([CORPUS / "roles.toml", *DATA.glob("*/roles.toml")]), ids=lambda p: p.parent.name
+)
+def test_every_alias_however_written_names_its_role(book: Path) -> None:
+    roles = RoleBook.load(book)
+    for role in roles.roles:
+        for alias in role.names:
+            forms = (alias, alias.lower(), alias.upper(), alias.replace(" ", "-"), f"{alias}s")
+            for form in forms:
+                found = roles_of(roles, f"Ask the {form}.")
+                assert role.name in found, (alias, form, found)
