@@ -308,9 +308,10 @@ def settle() -> None:
     """Collect what is garbage now, then leave all that is left (the index, the encoder, the
     app) out of the cyclic garbage collector's scans, which it would otherwise join as it ages.
 
-    A full scan of the served state took 34 ms here, holding the GIL: every request in flight
-    waited for it, so one scan during a run at concurrency 8 set the p99. Called at start and
-    after each reload, so what a reload dropped is collected (in one such pause) rather than kept.
+    A full scan took 68 ms here after 3,000 questions (5 ms with the served state frozen),
+    holding the GIL: every request in flight waited for it, so one scan during a run at
+    concurrency 8 set the p99. Called at start and after each reload, so what a reload dropped
+    is collected (in one such pause) rather than kept.
     """
     gc.unfreeze()
     gc.collect()

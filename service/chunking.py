@@ -52,9 +52,8 @@ def split_sentences(text: str, offset: int = 0) -> list[Span]:
     spans: list[Span] = []
     begin = 0
     for m in _SENTENCE_END.finditer(text):
-        if _ABBREVIATIONS.search(text[begin : m.start()]) or _STEP_NUMBER.search(
-            text[begin : m.start()]
-        ):
+        piece = text[begin : m.start()]
+        if _ABBREVIATIONS.search(piece) or _STEP_NUMBER.search(piece):
             continue
         spans.extend(_trimmed(text, begin, m.start(), offset))
         begin = m.end()

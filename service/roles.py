@@ -54,7 +54,8 @@ _SUBJECT_LEAD = re.compile(
     r")\W+){0,4}$",
     re.I,
 )
-_WHO = re.compile(r"\bwho\b", re.I)
+# A question (or a heading) asking which role: "who", "whom", "whose".
+WHO = re.compile(r"\bwho(?:m|se)?\b", re.I)
 _COORDINATION = re.compile(r",?\s+(?:and|or|nor|&)\s+(?:(?:a|an|the)\s+)?", re.I)
 # "... is done by the X": X does it, as much as a subject does (not "a crew member nominated
 # by the X": without "is", "was", "be"..., the X only qualifies someone else).
@@ -240,7 +241,7 @@ class RoleBook:
         # So does one asking who does what when a role is away ("Who covers when the DSL is
         # off?"), unlike "What happens if the purser is taken ill?", which is about the purser.
         named = (
-            {m.role for m in (self.asked_about(h) if _WHO.search(h) else self.mentions(h))}
+            {m.role for m in (self.asked_about(h) if WHO.search(h) else self.mentions(h))}
             for h in reversed(section)
             if not _CONTRAST_OPENERS.match(h)
         )

@@ -31,7 +31,7 @@ from service.encoder import Encoder
 from service.expansion import INITIALISM_WEIGHT, Initialisms, content_words
 from service.index import Index
 from service.lexical import tokenize
-from service.roles import SHARED
+from service.roles import SHARED, WHO
 
 # Words that make a question a comparison of roles: general English, not corpus words.
 _COMPARISON = re.compile(
@@ -45,7 +45,6 @@ _COMPARISON = re.compile(
 CONFIDENCE_SLOPE = 5.0
 CONFIDENCE_LEAD = 0.1
 
-_WHO = re.compile(r"\bwho(?:m|se)?\b", re.I)
 # "Who owns the incident and who runs the postmortem?" asks for each role's part.
 _WHO_AND_WHO = re.compile(r"\bwho\b.+(?:\band|\bor|,)\s+who\b", re.I)
 # Where a sentence turns from what one does to what another does: "X suggests; Y decides",
@@ -189,7 +188,7 @@ class Searcher:
             named,
             comparison,
             only_roles,
-            bool(_WHO.search(question)),
+            bool(WHO.search(question)),
         )
 
     def search(self, question: str, top_k: int = 5, role: str | None = None) -> Answer:
