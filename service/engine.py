@@ -121,7 +121,7 @@ class Engine:
         asks here first, on its event loop, before it hands a search to a thread."""
         started = time.perf_counter()
         s = searcher or self.searcher
-        answer = self.answers.get((s.index.version, question, top_k, role))
+        answer = self.answers.get(_key(s, question, top_k, role))
         return None if answer is None else replace(answer, took_ms=_ms_since(started))
 
     def find(
@@ -135,7 +135,7 @@ class Engine:
         started = time.perf_counter()
         s = searcher or self.searcher
         answer = s.search(question, top_k, role)
-        self.answers.put((s.index.version, question, top_k, role), answer)
+        self.answers.put(_key(s, question, top_k, role), answer)
         return replace(answer, took_ms=_ms_since(started))
 
     def reload(self) -> Reload:
@@ -153,6 +153,13 @@ class Engine:
             self.encoder, self.searcher = encoder, searcher
             self.answers.clear()
             return Reload(old.index.version, index.version, len(index.passages))
+
+
+def _key(
+    searcher: Searcher, question: str, top_k: int, role: str | None
+) -> tuple[str, str, int, str | None]:
+    """What a remembered answer is filed under: a reload to another version forgets it."""
+    return searcher.index.version, question, top_k, role
 
 
 def _ms_since(started: float) -> float:

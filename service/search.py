@@ -224,11 +224,12 @@ class Searcher:
     def _raw_parts(self, q: Query, v: _Vectors, sentences: np.ndarray) -> dict[str, np.ndarray]:
         """Each part's score for every passage; `sentences` are the question's sentence cosines."""
         n = len(self.index.passages)
-        terms = dict.fromkeys(q.tokens, 1.0)
         if self.config.expand:
             terms = self.index.vocabulary.expand(q.tokens, q.words, v.words)
             for token in self._initialisms.spell_out(q.content, self.index.lexical.known):
                 terms.setdefault(token, INITIALISM_WEIGHT)
+        else:
+            terms = dict.fromkeys(q.tokens, 1.0)
         sentence = np.full(n, -1.0, dtype=np.float32)
         np.maximum.at(sentence, self._owner, sentences)
         return {
