@@ -153,6 +153,16 @@ def session_options(threads: int) -> ort.SessionOptions:
     return options
 
 
+def dictionary(folder: Path) -> frozenset[str]:
+    """The words the tokenizer of the encoder exported into `folder` spells whole: English
+    words, as against typos (none without an export)."""
+    try:
+        vocab = json.loads((folder / TOKENIZER).read_text(encoding="utf-8"))["model"]["vocab"]
+    except FileNotFoundError:
+        return frozenset()
+    return frozenset(w for w in vocab if w.isalpha() and w.isascii())
+
+
 class CachedEncoder:
     """Any encoder, remembering the vectors of the texts it encoded last.
 

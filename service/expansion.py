@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,26 +51,45 @@ class Vocabulary:
     words: tuple[str, ...]
     tokens: tuple[str, ...]
     vectors: np.ndarray  # one unit row per word
-    # Every token and every token less one letter, to the tokens they come from: two strings
-    # one edit apart (a letter dropped, added or changed) share an entry (SymSpell's trick).
+    # Words spelled right whether or not the corpus uses them: never taken for typos.
+    dictionary: frozenset[str] = frozenset()
+    # The corpus's words and tokens, each to its token; and each of them, and each less one
+    # letter, to them: two strings one edit apart share an entry (SymSpell's trick).
+    _token_of: dict[str, str] = field(init=False, repr=False, compare=False)
     _spellings: dict[str, set[str]] = field(init=False, repr=False, compare=False)
     _neighbours: LRUCache[tuple[str, int], tuple[tuple[str, float], ...]] = field(
         init=False, repr=False, compare=False
     )
 
     def __post_init__(self) -> None:
+        token_of = {t: t for t in self.tokens if t} | {
+            w: t for w, t in zip(self.words, self.tokens, strict=True) if t
+        }
         spellings: dict[str, set[str]] = {}
-        for token in self.tokens:
-            for variant in (token, *_deletions(token)):
-                spellings.setdefault(variant, set()).add(token)
+        for string in token_of:
+            for variant in (string, *_deletions(string)):
+                spellings.setdefault(variant, set()).add(string)
+        object.__setattr__(self, "_token_of", token_of)
         object.__setattr__(self, "_spellings", spellings)
         object.__setattr__(self, "_neighbours", LRUCache(NEIGHBOUR_CACHE))
 
-    def _near(self, token: str) -> set[str]:
-        """Corpus tokens one edit away from `token`."""
-        found: set[str] = set()
-        for variant in (token, *_deletions(token)):
-            found |= self._spellings.get(variant, set())
+    def corrections(self, words: Sequence[str]) -> dict[str, str]:
+        """The tokens of misspelt question words, to the corpus token each was meant as: that of
+        a corpus word or token one edit away ("brefing": briefing, "recepionist": the token
+        of "receptionists"). A word of the dictionary is no typo, though the corpus lacks it
+        ("weather" is not "whether")."""
+        found: dict[str, str] = {}
+        for word, stems in zip(words, tokenize(words), strict=True):
+            if len(word) < MIN_TYPO_CHARS or word in self.dictionary or not stems:
+                continue
+            if stems[0] in self._token_of:
+                continue  # another form of a corpus word
+            candidates = set().union(
+                *(self._spellings.get(v, ()) for v in (word, *_deletions(word)))
+            )
+            near = sorted(self._token_of[c] for c in candidates if _one_edit(word, c))
+            if near:
+                found[stems[0]] = near[0]
         return found
 
     @classmethod
@@ -87,25 +106,28 @@ class Vocabulary:
         np.save(folder / "vectors.npy", self.vectors)
 
     @classmethod
-    def load(cls, folder: Path) -> Vocabulary:
+    def load(cls, folder: Path, dictionary: frozenset[str] = frozenset()) -> Vocabulary:
         data = json.loads((folder / "words.json").read_text(encoding="utf-8"))
         vectors = np.load(folder / "vectors.npy", mmap_mode="r")
         if len(data["words"]) != len(vectors):
             raise ValueError("vocabulary words and vectors disagree in number")
-        return cls(tuple(data["words"]), tuple(data["tokens"]), np.asarray(vectors))
+        return cls(tuple(data["words"]), tuple(data["tokens"]), np.asarray(vectors), dictionary)
 
     def expand(
-        self, tokens: Sequence[str], words: Sequence[str], vectors: np.ndarray
+        self,
+        tokens: Sequence[str],
+        corrected: Mapping[str, str],
+        words: Sequence[str],
+        vectors: np.ndarray,
     ) -> dict[str, float]:
         """Weighted BM25 terms: the question's own tokens (1.0), corrected typos and neighbours.
 
-        `words` are the question's content words and `vectors` their embeddings.
+        `corrected` are the question's `corrections`, `words` its content words and `vectors`
+        their embeddings.
         """
         terms = dict.fromkeys(tokens, 1.0)
-        for token in tokens:
-            if token not in self._spellings.get(token, ()) and len(token) >= MIN_TYPO_CHARS:
-                for close in sorted(self._near(token))[:1]:
-                    terms.setdefault(close, TYPO_WEIGHT)
+        for close in corrected.values():
+            terms.setdefault(close, TYPO_WEIGHT)
         for word, vector in zip(words, vectors, strict=True):
             for token, sim in self.neighbours(word, vector):
                 if terms.get(token, 0.0) < sim:
@@ -165,3 +187,17 @@ class Initialisms:
 
 def _deletions(token: str) -> set[str]:
     return {token[:i] + token[i + 1 :] for i in range(len(token))}
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether `a` becomes `b` by one letter dropped, added or changed, or two swapped."""
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        if len(diff) != 2 or diff[1] != diff[0] + 1:
+            return len(diff) == 1
+        i, j = diff
+        return a[i] == b[j] and a[j] == b[i]
+    short, long = sorted((a, b), key=len)
+    return len(long) == len(short) + 1 and any(
+        long[:i] + long[i + 1 :] == short for i in range(len(long))
+    )

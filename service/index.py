@@ -25,7 +25,7 @@ import numpy as np
 
 from service.chunking import Passage, Span, chunk_document
 from service.documents import corpus_files, read_corpus
-from service.encoder import ENCODER_CONFIG, Encoder
+from service.encoder import ENCODER_CONFIG, Encoder, dictionary
 from service.expansion import Vocabulary
 from service.lexical import LexicalIndex
 from service.roles import RoleBook
@@ -283,7 +283,7 @@ def load(path: Path, model_id: str, dim: int, check_stale: bool = True) -> Index
         sentences = faiss.read_index(str(version / "sentences.faiss"))
         owner = np.load(version / "sentence_owner.npy")
         lexical = LexicalIndex.load(version / "lexical")
-        vocabulary = Vocabulary.load(version / "vocabulary")
+        vocabulary = Vocabulary.load(version / "vocabulary", dictionary(version / ENCODER_DIR))
     except Exception as exc:  # any damage to the files means the same to the operator
         reason = _brief(exc)
         raise IndexRefused(f"the index at {version} is corrupt or incomplete ({reason})") from exc

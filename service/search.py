@@ -21,7 +21,7 @@ import copy
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -100,6 +100,7 @@ class Query:
     content: str  # the question without its role names
     words: tuple[str, ...]  # content words, for expansion
     tokens: tuple[str, ...]  # BM25 tokens of the content
+    corrected: dict[str, str]  # tokens of misspelt words, to the corpus tokens meant
     roles: tuple[str, ...]  # roles named, in order of first mention
     comparison: bool
     only_roles: bool  # the question is nothing but role names
@@ -180,11 +181,13 @@ class Searcher:
         only_roles = bool(named) and not content_words(content)
         if not content_words(content):
             content = question  # "product owner" alone: match the role's own words
+        words = content_words(content)
         return Query(
             question,
             content,
-            tuple(content_words(content)),
+            tuple(words),
             tuple(tokenize([content])[0]),
+            self.index.vocabulary.corrections(words),
             named,
             comparison,
             only_roles,
@@ -225,7 +228,7 @@ class Searcher:
         """Each part's score for every passage; `sentences` are the question's sentence cosines."""
         n = len(self.index.passages)
         if self.config.expand:
-            terms = self.index.vocabulary.expand(q.tokens, q.words, v.words)
+            terms = self.index.vocabulary.expand(q.tokens, q.corrected, q.words, v.words)
             for token in self._initialisms.spell_out(q.content, self.index.lexical.known):
                 terms.setdefault(token, INITIALISM_WEIGHT)
         else:
@@ -309,7 +312,7 @@ class Searcher:
         if not top:
             return 0.0
         sentence = max(float(raw["sentence"][i]) for i in top)
-        coverage = _coverage(q.tokens, self.index.lexical.known(q.tokens), self._idf)
+        coverage = _coverage(q.tokens, q.corrected, self._idf)
         return 0.7 * max(sentence, 0.0) + 0.3 * coverage
 
     def _confidence(self, evidence: float, fused: np.ndarray, order: list[int]) -> float:
@@ -394,10 +397,11 @@ def _idf(index: Index) -> dict[str, float]:
     return {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
 
 
-def _coverage(tokens: Sequence[str], known: Sequence[str], idf: dict[str, float]) -> float:
-    """Share of the question's word weight that the corpus knows (unknown words weigh most)."""
+def _coverage(tokens: Sequence[str], meant: Mapping[str, str], idf: Mapping[str, float]) -> float:
+    """Share of the question's word weight that the corpus knows, a misspelt word as the word
+    it was `meant` as (unknown words weigh most)."""
     if not tokens:
         return 0.0
     unknown_weight = max(idf.values(), default=1.0)
     total = sum(idf.get(t, unknown_weight) for t in tokens)
-    return sum(idf[t] for t in known) / total if total else 0.0
+    return sum(idf.get(meant.get(t, t), 0.0) for t in tokens) / total if total else 0.0

@@ -1,10 +1,12 @@
-"""Query words the corpus does not use, mapped onto words it does: initialisms."""
+"""Query words the corpus does not use, mapped onto words it does: typos and initialisms."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from service.expansion import Initialisms
+import numpy as np
+
+from service.expansion import Initialisms, Vocabulary, content_words
 from service.lexical import tokenize
 
 TEXTS = [
@@ -36,3 +38,30 @@ def test_an_initialism_the_corpus_never_writes_stands_for_its_phrase() -> None:
     assert spelled.spell_out("who signs off an adr", known) == set()
     assert spelled.spell_out("what do SREs do", known) == set()
     assert spelled.spell_out("what is NAA", known) == set()
+
+
+def vocabulary_of(text: str, dictionary: frozenset[str] = frozenset()) -> Vocabulary:
+    words = content_words(text)
+    tokens = [t[0] for t in tokenize(words)]
+    return Vocabulary(tuple(words), tuple(tokens), np.zeros((len(words), 2)), dictionary)
+
+
+def test_a_misspelt_word_is_read_as_the_corpus_word_one_edit_away() -> None:
+    vocabulary = vocabulary_of(
+        "The purser gives the briefing and files the report. Receptionists answer whether "
+        "the cases are urgent."
+    )
+    asked = ["brefing", "reprot", "recepionist", "briefings", "gcses", "teh"]
+    assert vocabulary.corrections(asked) == {
+        "brefe": "brief",  # a letter dropped
+        "reprot": "report",  # two swapped
+        "recepionist": "receptionist",  # one from the token of "receptionists"
+        # "briefings" is another form of a corpus word; "gcses" is two edits from "cases";
+        # "teh" is too short to tell from another word.
+    }
+
+
+def test_a_word_spelled_right_is_no_typo_though_the_corpus_lacks_it() -> None:
+    text = "Keep watch over the gate."
+    assert vocabulary_of(text).corrections(["match"]) == {"match": "watch"}
+    assert vocabulary_of(text, frozenset({"match"})).corrections(["match"]) == {}

@@ -162,6 +162,16 @@ def test_typos_and_other_words_still_find_the_passage(engine: Engine) -> None:
     assert "reorder the backlog" in hit.passage.text
 
 
+def test_a_misspelt_keyword_still_has_an_answer(engine: Engine) -> None:
+    """A typo is no word the corpus lacks: the question is about what it was meant as; a word
+    the model's tokenizer spells is no typo, and the index reads those from its export."""
+    assert {"weather", "parking"} <= engine.searcher.index.vocabulary.dictionary
+    for asked, meant in [("backlgo", "backlog"), ("roadmpa", "roadmap"), ("visoin", "vision")]:
+        answer = engine.searcher.search(asked, 3)
+        assert not answer.no_answer, asked
+        assert any(meant in h.passage.text.lower() for h in answer.hits), asked
+
+
 def test_many_questions_at_once_equal_one_by_one(engine: Engine) -> None:
     questions = ["backlog", "who manages budgets?", "backlog", "what is the capital of France"]
     together = engine.searcher.search_many(questions, 3)
