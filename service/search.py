@@ -18,6 +18,7 @@ matched on what it asks, and the role is honoured by the `role` and `heading` pa
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import re
 import time
@@ -31,7 +32,7 @@ from service.encoder import Encoder
 from service.expansion import INITIALISM_WEIGHT, Initialisms, content_words
 from service.index import Index
 from service.lexical import tokenize
-from service.roles import SHARED, WHO
+from service.roles import SHARED, WHO, Mention
 
 # Words that make a question a comparison of roles: general English, not corpus words.
 _COMPARISON = re.compile(
@@ -47,6 +48,8 @@ CONFIDENCE_LEAD = 0.1
 
 # "Who owns the incident and who runs the postmortem?" asks for each role's part.
 _WHO_AND_WHO = re.compile(r"\bwho\b.+(?:\band|\bor|,)\s+who\b", re.I)
+# Words that set roles side by side ("the tutor or the head of year", "NPs, like the manager").
+_SIDE_BY_SIDE = re.compile(r"\b(?:and|or|nor|vs\.?|versus|like|unlike|than)\b|[,/&]", re.I)
 # Where a sentence turns from what one does to what another does: "X suggests; Y decides",
 # "X suggests one, but Y writes it".
 _CLAUSE_BREAK = re.compile(r"[;:]\s+|,?\s+(?:but|while|whereas|yet)\s+", re.I)
@@ -167,10 +170,15 @@ class Searcher:
     def parse(self, question: str) -> Query:
         roles = self.index.roles
         asked = roles.asked_about(question)
+        compares = bool(_COMPARISON.search(question) or _WHO_AND_WHO.search(question))
+        if not compares and not _side_by_side(question, asked):
+            # "Does the secretary answer the phones for the associates?" asks about the
+            # secretary: the other roles are what it works for, on or with.
+            asked = [m for m in asked if m.role == asked[0].role]
         named = tuple(dict.fromkeys(m.role for m in asked))
         comparison = (
             len(named) >= 2
-            or (bool(_COMPARISON.search(question)) and len(roles.names) > 1 and len(named) != 1)
+            or (compares and len(roles.names) > 1 and len(named) != 1)
             or bool(_WHO_AND_WHO.search(question))
         )
         content = roles.strip_mentions(question, asked)
@@ -377,6 +385,15 @@ class Searcher:
         first = best - 1 if best > 0 and _ANAPHOR.match(texts[best]) else best
         spans = passage.sentences
         return passage.text[spans[first].start - passage.start : spans[best].end - passage.start]
+
+
+def _side_by_side(question: str, asked: Sequence[Mention]) -> bool:
+    """Whether two roles `asked` about are named side by side: joined by "and", "or", "vs", a
+    comma, "like"."""
+    return any(
+        a.role != b.role and _SIDE_BY_SIDE.search(question[a.end : b.start])
+        for a, b in itertools.pairwise(asked)
+    )
 
 
 def _standardise(rows: np.ndarray) -> np.ndarray:

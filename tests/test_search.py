@@ -208,3 +208,21 @@ def test_who_and_who_asks_for_each_roles_part(engine: Engine) -> None:
     assert s.search("who owns the roadmap and who owns the backlog", 3).answer_role == SHARED
     assert not s.parse("who helps a team that is stuck, and how?").comparison
     assert not s.parse("who decides whether a team who is late may ship").comparison
+
+
+def test_a_second_role_that_the_first_works_with_is_no_comparison(engine: Engine) -> None:
+    s = engine.searcher
+    owner, manager = "Product Owner", "SAFe Product Manager"
+    asks = s.parse("Does the product owner take the vision from the SAFe product manager?")
+    assert (asks.roles, asks.comparison) == ((owner,), False)
+    assert "manager" in asks.content  # what the owner works with is part of what is asked
+    answer = s.search(asks.text)
+    assert answer.answer_role == owner
+    # Side by side, they are compared: "and", "or", "vs", a comma, "like".
+    for question in [
+        "product owner or SAFe product manager: who owns the vision?",
+        "does the PO own the vision like the SAFe PM does?",
+        "PO, SAFe PM: vision",
+    ]:
+        assert s.parse(question).roles == (owner, manager), question
+        assert s.parse(question).comparison, question
