@@ -33,6 +33,12 @@ CONTEXT_WEIGHT = 0.2
 # The runner-up role must reach this share of the leader's weight for the passage to be shared.
 SHARED_RATIO = 0.6
 
+# Words for several roles at once, or their working together.
+_TOGETHER = re.compile(
+    r"\b(?:roles?|both|each other|one another|everyone|everybody|together|jointly|joint|"
+    r"shared?|collaborat\w*|the others|whole team)\b",
+    re.I,
+)
 # Words that open a clause setting the scene ("When the X is away, the Y ..."): background.
 _SCENE_WORDS = r"when|whenever|while|if|once|until|unless|in case"
 _CONTRAST_OPENERS = re.compile(
@@ -252,6 +258,7 @@ class RoleBook:
                 scores[role] += weight / len(found) ** 2
         for role, w in self._weigh_text(text).items():
             scores[role] += w
+        borrowed = not any(scores.values())
         for tier in context:
             if any(scores.values()):
                 break
@@ -264,7 +271,11 @@ class RoleBook:
         probs = {name: round(s / total, 4) for name, s in scores.items()}
         ranked = sorted(probs.items(), key=lambda kv: kv[1], reverse=True)
         if len(ranked) > 1 and ranked[1][1] >= SHARED_RATIO * ranked[0][1]:
-            return Attribution(SHARED, probs)
+            # Surroundings about several roles make a text that names none about them all only
+            # if it speaks of them together ("each role", "everyone", "Working together"); if
+            # not, it is about none (an introduction, the office's facts).
+            together = any(_TOGETHER.search(t) for t in (text, *section))
+            return Attribution(SHARED if together or not borrowed else None, probs)
         return Attribution(ranked[0][0], probs)
 
 

@@ -171,6 +171,15 @@ def test_joint_and_unattributed_passages() -> None:
     assert SCRUM.attribute("It happens daily.", context=neighbours).role == "Developers"
 
 
+def test_a_text_naming_no_role_amid_several_is_shared_only_if_it_speaks_of_them_together() -> None:
+    neighbours = (["The Product Owner orders the backlog.", "The Scrum Master coaches."],)
+    assert SCRUM.attribute("The office opens at eight.", context=neighbours).role is None
+    assert SCRUM.attribute("Each role has its own board.", context=neighbours).role == SHARED
+    assert SCRUM.attribute("Boards hang by the door.", ("Working together",), neighbours).role == (
+        SHARED
+    )
+
+
 def test_every_bundled_passage_has_its_paragraphs_gold_role() -> None:
     passages, _ = make_passages(CORPUS, RoleBook.load(CORPUS / "roles.toml"))
     text = (CORPUS / "safe-pm-vs-po.txt").read_text(encoding="utf-8")
@@ -208,7 +217,8 @@ def test_a_markdown_corpus_with_four_roles_gets_its_gold_roles() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["kitchen", "newsroom", "airline", "devteam", "hospital", "school"]
+    "name",
+    ["kitchen", "newsroom", "airline", "devteam", "hospital", "school", "lawfirm", "filmset"],
 )
 def test_most_passages_of_the_other_held_out_corpora_get_their_gold_role(name: str) -> None:
     """Their writers never read this code; what they found wrong is in the README."""
