@@ -294,23 +294,31 @@ def _initials(name: str) -> str:
 
 
 def _norm(name: str) -> str:
-    """ "Editor-in-Chief", "editor in  chief"; "P.O.", "PO"; "Heads of Year": one key each."""
+    """ "Editor-in-Chief", "editor in  chief"; "P.O.", "PO"; "Heads of Year"; "Secretaries":
+    one key each."""
     words = name.lower().replace(".", "").replace("-", " ").split()
     return " ".join(
-        w.removesuffix("s") if following in ("of", "in") else w
+        w.removesuffix("s")
+        if following in ("of", "in")
+        else re.sub(r"ies$", "y", w)
+        if not following
+        else w
         for w, following in zip(words, [*words[1:], ""], strict=True)
     )
 
 
 def _spelled(alias: str) -> str:
     """A pattern for `alias` however it is written: words apart or hyphenated ("product-owner"),
-    initials with or without dots ("P.O."), in the plural before "of" ("Heads of Year")."""
+    initials with or without dots ("P.O."), in the plural before "of" ("Heads of Year") or of
+    a last "y" ("Secretaries")."""
     words = re.split(r"[\s-]+", alias.strip())
     return r"[\s-]+".join(
         rf"(?:{re.escape(w)}|{'[.]'.join(map(re.escape, w))}\.?)"
         if w.isalpha() and w.isupper() and 2 <= len(w) <= 5
         else rf"{re.escape(w)}s?"
         if following.lower() in ("of", "in")
+        else rf"{re.escape(w[:-1])}(?:y|ies)"
+        if not following and re.search(r"[^aeiou][yY]$", w)
         else re.escape(w)
         for w, following in zip(words, [*words[1:], ""], strict=True)
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -164,6 +165,12 @@ def test_a_contrast_heading_passes_on_to_its_parent() -> None:
     assert SCRUM.attribute(text, section).role == "Scrum Master"
 
 
+def test_a_name_ending_in_y_is_named_in_its_plural() -> None:
+    book = RoleBook.from_dict({"role": [{"name": "Legal Secretary", "aliases": ["Secretary"]}]})
+    assert roles_of(book, "Secretaries and legal secretaries' desks") == ["Legal Secretary"] * 2
+    assert roles_of(book, "the secretariat") == []
+
+
 def test_joint_and_unattributed_passages() -> None:
     assert SCRUM.attribute("The Product Owner and the Scrum Master plan together.").role == SHARED
     assert SCRUM.attribute("Coffee is in the kitchen.").role is None
@@ -267,7 +274,8 @@ def test_every_alias_however_written_names_its_role(book: Path) -> None:
     roles = RoleBook.load(book)
     for role in roles.roles:
         for alias in role.names:
-            forms = (alias, alias.lower(), alias.upper(), alias.replace(" ", "-"), f"{alias}s")
+            plural = re.sub(r"([^aeiou])y$", r"\1ie", alias) + "s"  # "Secretaries"
+            forms = (alias, alias.lower(), alias.upper(), alias.replace(" ", "-"), plural)
             for form in forms:
                 found = roles_of(roles, f"Ask the {form}.")
                 assert role.name in found, (alias, form, found)
