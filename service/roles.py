@@ -56,7 +56,9 @@ _SUBJECT_LEAD = re.compile(
     r"successful|effective|good|great|new|meanwhile|moreover|furthermore|additionally|also|"
     r"however|then|so|and|but|"
     # words that only qualify the subject: "a named staff nurse", "the senior editor on duty"
-    r"senior|junior|acting|deputy|duty|other|same|next|first|second|relevant|[a-z]+ed|[a-z]+-[a-z]+"
+    r"senior|junior|acting|deputy|duty|other|same|next|first|second|relevant|[a-z]+ed|[a-z]+-[a-z]+|"
+    # or single it out: "Only the director calls cut."
+    r"only|just|even"
     r")\W+){0,4}$",
     re.I,
 )

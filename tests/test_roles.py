@@ -109,6 +109,10 @@ def test_a_question_asks_about_the_roles_outside_its_scene_setting_clause() -> N
         ("The retro is run by the Scrum Master.", {"Scrum Master": True}),
         ("On Fridays the Scrum Master runs the retro.", {"Scrum Master": True}),
         ("The named PO signs it.", {"Product Owner": True}),
+        (
+            "Only the PO signs it; even the Scrum Master cannot.",
+            {"Product Owner": True, "Scrum Master": False},
+        ),
         ("The team asks the PO.", {}),
         # "picked by the PO": no passive, only a qualifier of the subject
         ("A developer picked by the PO demos it.", {"Developers": True}),
