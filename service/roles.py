@@ -33,6 +33,8 @@ CONTEXT_WEIGHT = 0.2
 # The runner-up role must reach this share of the leader's weight for the passage to be shared.
 SHARED_RATIO = 0.6
 
+# Words that point back to someone named before.
+_REFERS_BACK = re.compile(r"\b(?:they|them|their|theirs|he|him|his|she|her|hers)\b", re.I)
 # Words for several roles at once, or their working together.
 _TOGETHER = re.compile(
     r"\b(?:roles?|both|each other|one another|everyone|everybody|together|jointly|joint|"
@@ -261,7 +263,10 @@ class RoleBook:
         for role, w in self._weigh_text(text).items():
             scores[role] += w
         borrowed = not any(scores.values())
-        for tier in context:
+        together = any(_TOGETHER.search(t) for t in (text, *section))
+        # A text that names no role takes its surroundings' only if it points back to someone
+        # ("They ...") or speaks of roles together: "The site opens at 07:30." is about none.
+        for tier in context if together or _REFERS_BACK.search(text) else ():
             if any(scores.values()):
                 break
             for other in tier:
@@ -276,7 +281,6 @@ class RoleBook:
             # Surroundings about several roles make a text that names none about them all only
             # if it speaks of them together ("each role", "everyone", "Working together"); if
             # not, it is about none (an introduction, the office's facts).
-            together = any(_TOGETHER.search(t) for t in (text, *section))
             return Attribution(SHARED if together or not borrowed else None, probs)
         return Attribution(ranked[0][0], probs)
 
