@@ -36,6 +36,7 @@ NEIGHBOUR_CACHE = 20_000
 INITIALISM = re.compile(r"\b([A-Z]{3,5})s?\b")
 INITIALISM_WEIGHT = 0.9
 _PHRASE_BREAK = re.compile(r"[^\w\s'-]+")
+_LETTERS = "abcdefghijklmnopqrstuvwxyz'-"  # what a content word is made of
 
 
 def content_words(text: str) -> list[str]:
@@ -53,10 +54,8 @@ class Vocabulary:
     vectors: np.ndarray  # one unit row per word
     # Words spelled right whether or not the corpus uses them: never taken for typos.
     dictionary: frozenset[str] = frozenset()
-    # The corpus's words and tokens, each to its token; and each of them, and each less one
-    # letter, to them: two strings one edit apart share an entry (SymSpell's trick).
+    # The corpus's words and tokens, each to its token.
     _token_of: dict[str, str] = field(init=False, repr=False, compare=False)
-    _spellings: dict[str, set[str]] = field(init=False, repr=False, compare=False)
     _neighbours: LRUCache[tuple[str, int], tuple[tuple[str, float], ...]] = field(
         init=False, repr=False, compare=False
     )
@@ -65,12 +64,7 @@ class Vocabulary:
         token_of = {t: t for t in self.tokens if t} | {
             w: t for w, t in zip(self.words, self.tokens, strict=True) if t
         }
-        spellings: dict[str, set[str]] = {}
-        for string in token_of:
-            for variant in (string, *_deletions(string)):
-                spellings.setdefault(variant, set()).add(string)
         object.__setattr__(self, "_token_of", token_of)
-        object.__setattr__(self, "_spellings", spellings)
         object.__setattr__(self, "_neighbours", LRUCache(NEIGHBOUR_CACHE))
 
     def corrections(self, words: Sequence[str]) -> dict[str, str]:
@@ -84,10 +78,7 @@ class Vocabulary:
                 continue
             if stems[0] in self._token_of:
                 continue  # another form of a corpus word
-            candidates = set().union(
-                *(self._spellings.get(v, ()) for v in (word, *_deletions(word)))
-            )
-            near = sorted(self._token_of[c] for c in candidates if _one_edit(word, c))
+            near = sorted(self._token_of[s] for s in _one_edit_away(word) if s in self._token_of)
             if near:
                 found[stems[0]] = near[0]
         return found
@@ -185,19 +176,13 @@ class Initialisms:
         return found
 
 
-def _deletions(token: str) -> set[str]:
-    return {token[:i] + token[i + 1 :] for i in range(len(token))}
-
-
-def _one_edit(a: str, b: str) -> bool:
-    """Whether `a` becomes `b` by one letter dropped, added or changed, or two swapped."""
-    if len(a) == len(b):
-        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
-        if len(diff) != 2 or diff[1] != diff[0] + 1:
-            return len(diff) == 1
-        i, j = diff
-        return a[i] == b[j] and a[j] == b[i]
-    short, long = sorted((a, b), key=len)
-    return len(long) == len(short) + 1 and any(
-        long[:i] + long[i + 1 :] == short for i in range(len(long))
-    )
+def _one_edit_away(word: str) -> set[str]:
+    """Every string one letter dropped, added or changed, or two swapped, from `word`:
+    looked up in the corpus's words, a few hundred probes cost less than an index of them."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return {
+        *(a + b[1:] for a, b in splits if b),
+        *(a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1),
+        *(a + c + b[1:] for a, b in splits if b for c in _LETTERS),
+        *(a + c + b for a, b in splits for c in _LETTERS),
+    } - {word}
