@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,14 +25,12 @@ WORD = re.compile(r"[a-z][a-z'-]+")
 # held-out questions; 0.70 loses most of the gain).
 MIN_SIMILARITY = 0.62
 MAX_NEIGHBOURS = 3
-# Only words this long are corrected (short ones are too often another real word), and a
-# correction counts a little less than a word the question spelled right.
+# Only words this long are corrected: short ones are too often another real word.
 MIN_TYPO_CHARS = 5
-TYPO_WEIGHT = 0.9
 # Words whose neighbours are remembered: the same words come back question after question.
 NEIGHBOUR_CACHE = 20_000
 # An initialism the corpus never writes ("ADR") stands for its phrases with those initials
-# ("architecture decision record"), weighed as a corrected typo: the same words, written short.
+# ("architecture decision record"), weighed a little under the words the question spells out.
 INITIALISM = re.compile(r"\b([A-Z]{3,5})s?\b")
 INITIALISM_WEIGHT = 0.9
 _PHRASE_BREAK = re.compile(r"[^\w\s'-]+")
@@ -54,33 +52,32 @@ class Vocabulary:
     vectors: np.ndarray  # one unit row per word
     # Words spelled right whether or not the corpus uses them: never taken for typos.
     dictionary: frozenset[str] = frozenset()
-    # The corpus's words and tokens, each to its token.
-    _token_of: dict[str, str] = field(init=False, repr=False, compare=False)
+    _words: frozenset[str] = field(init=False, repr=False, compare=False)
+    _tokens: frozenset[str] = field(init=False, repr=False, compare=False)
     _neighbours: LRUCache[tuple[str, int], tuple[tuple[str, float], ...]] = field(
         init=False, repr=False, compare=False
     )
 
     def __post_init__(self) -> None:
-        token_of = {t: t for t in self.tokens if t} | {
-            w: t for w, t in zip(self.words, self.tokens, strict=True) if t
-        }
-        object.__setattr__(self, "_token_of", token_of)
+        object.__setattr__(self, "_words", frozenset(self.words))
+        object.__setattr__(self, "_tokens", frozenset(t for t in self.tokens if t))
         object.__setattr__(self, "_neighbours", LRUCache(NEIGHBOUR_CACHE))
 
     def corrections(self, words: Sequence[str]) -> dict[str, str]:
-        """The tokens of misspelt question words, to the corpus token each was meant as: that of
-        a corpus word or token one edit away ("brefing": briefing, "recepionist": the token
-        of "receptionists"). A word of the dictionary is no typo, though the corpus lacks it
-        ("weather" is not "whether")."""
+        """Misspelt question words, to what each was meant as: the corpus word one edit away
+        ("brefing": "briefing"), else a corpus token ("recepionist": "receptionist", of
+        "receptionists"). A word of the dictionary is no typo, though the corpus lacks it
+        ("weather" is not "whether"), nor is another form of a corpus word."""
         found: dict[str, str] = {}
         for word, stems in zip(words, tokenize(words), strict=True):
             if len(word) < MIN_TYPO_CHARS or word in self.dictionary or not stems:
                 continue
-            if stems[0] in self._token_of:
-                continue  # another form of a corpus word
-            near = sorted(self._token_of[s] for s in _one_edit_away(word) if s in self._token_of)
+            if stems[0] in self._tokens:
+                continue
+            edits = _one_edit_away(word)
+            near = sorted(edits & self._words) or sorted(edits & self._tokens)
             if near:
-                found[stems[0]] = near[0]
+                found[word] = near[0]
         return found
 
     @classmethod
@@ -105,20 +102,13 @@ class Vocabulary:
         return cls(tuple(data["words"]), tuple(data["tokens"]), np.asarray(vectors), dictionary)
 
     def expand(
-        self,
-        tokens: Sequence[str],
-        corrected: Mapping[str, str],
-        words: Sequence[str],
-        vectors: np.ndarray,
+        self, tokens: Sequence[str], words: Sequence[str], vectors: np.ndarray
     ) -> dict[str, float]:
-        """Weighted BM25 terms: the question's own tokens (1.0), corrected typos and neighbours.
+        """Weighted BM25 terms: the question's own tokens (1.0) and their neighbours.
 
-        `corrected` are the question's `corrections`, `words` its content words and `vectors`
-        their embeddings.
+        `words` are the question's content words and `vectors` their embeddings.
         """
         terms = dict.fromkeys(tokens, 1.0)
-        for close in corrected.values():
-            terms.setdefault(close, TYPO_WEIGHT)
         for word, vector in zip(words, vectors, strict=True):
             for token, sim in self.neighbours(word, vector):
                 if terms.get(token, 0.0) < sim:

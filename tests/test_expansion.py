@@ -53,7 +53,7 @@ def test_a_misspelt_word_is_read_as_the_corpus_word_one_edit_away() -> None:
     )
     asked = ["brefing", "reprot", "recepionist", "briefings", "gcses", "teh"]
     assert vocabulary.corrections(asked) == {
-        "brefe": "brief",  # a letter dropped
+        "brefing": "briefing",  # a letter dropped
         "reprot": "report",  # two swapped
         "recepionist": "receptionist",  # one from the token of "receptionists"
         # "briefings" is another form of a corpus word; "gcses" is two edits from "cases";
