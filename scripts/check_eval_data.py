@@ -26,7 +26,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from service.documents import corpus_files
+from service.documents import corpus_files, read_text
 from service.evaluation import ParagraphRole, locate_paragraphs, normalise
 from service.roles import RoleBook
 
@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def read_corpus(folder: Path) -> dict[str, str]:
     """The corpus texts by file name, as the service reads them."""
-    return {str(p.relative_to(folder)): p.read_text(encoding="utf-8") for p in corpus_files(folder)}
+    return {str(p.relative_to(folder)): read_text(p) for p in corpus_files(folder)}
 
 
 def read_roles(folder: Path) -> set[str]:

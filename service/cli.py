@@ -16,6 +16,7 @@ from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
 
+from service.documents import read_text
 from service.engine import Engine
 from service.extras import ExtraMissing, require_build_extra
 from service.index import IndexRefused, build, read_manifest, resolve, staleness
@@ -282,10 +283,7 @@ def eval_cmd(
     gold = []
     if paragraphs:
         corpus = Path(str(searcher.index.manifest["corpus"]["dir"]))  # type: ignore[index]
-        texts = {
-            p.source: (corpus / p.source).read_text(encoding="utf-8")
-            for p in searcher.index.passages
-        }
+        texts = {p.source: read_text(corpus / p.source) for p in searcher.index.passages}
         gold = locate_paragraphs(paragraphs, texts)
 
     if ablation:

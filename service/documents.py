@@ -75,11 +75,14 @@ def corpus_files(folder: Path) -> list[Path]:
     )
 
 
+def read_text(path: Path) -> str:
+    """A corpus file's text, as every offset into it counts: without the byte order mark some
+    editors put first, newlines as "\n"."""
+    return path.read_text(encoding="utf-8-sig")
+
+
 def read_corpus(folder: Path) -> list[Document]:
-    return [
-        parse(str(path.relative_to(folder)), path.read_text(encoding="utf-8"))
-        for path in corpus_files(folder)
-    ]
+    return [parse(str(path.relative_to(folder)), read_text(path)) for path in corpus_files(folder)]
 
 
 def parse(source: str, text: str) -> Document:

@@ -36,7 +36,7 @@ def normalise(text: str) -> str:
 
 def load_questions(path: Path) -> list[Question]:
     questions = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -58,7 +58,7 @@ def load_questions(path: Path) -> list[Question]:
 def locate_paragraphs(path: Path, texts: Mapping[str, str]) -> list[ParagraphRole]:
     """Place each gold paragraph (found by its prefix) in the source texts; it runs to the next."""
     found: list[tuple[str, int, str | None]] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8-sig").splitlines():
         if not line.strip():
             continue
         d = json.loads(line)

@@ -139,7 +139,7 @@ class RoleBook:
     @classmethod
     def load(cls, path: Path) -> RoleBook:
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"{path} is not valid TOML: {exc}") from exc
         return cls.from_dict(data)

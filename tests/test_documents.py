@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.documents import Document, parse, parse_markdown, parse_plain_text
+from service.documents import (
+    Document,
+    parse,
+    parse_markdown,
+    parse_plain_text,
+    read_corpus,
+    read_text,
+)
 from tests.conftest import CORPUS
 
 
@@ -161,3 +170,16 @@ def test_every_block_is_an_exact_slice_of_its_source(lines: list[str], name: str
     for block in doc.blocks:
         assert text[block.start : block.end] == block.text
         assert block.text.strip() == block.text and block.text
+
+
+def test_a_file_saved_with_a_byte_order_mark_and_windows_newlines_reads_as_any_other(
+    tmp_path: Path,
+) -> None:
+    text = "# Kitchen guide\n\n## Commis\n\nThe commis washes the vegetables.\n"
+    (tmp_path / "guide.md").write_bytes(("\ufeff" + text.replace("\n", "\r\n")).encode("utf-8"))
+    (tmp_path / "plain.md").write_text(text, encoding="utf-8")
+    with_mark, plain = read_corpus(tmp_path)
+    assert [(b.text, b.section) for b in with_mark.blocks] == [
+        (b.text, b.section) for b in plain.blocks
+    ]
+    assert read_text(tmp_path / "guide.md") == text

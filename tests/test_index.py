@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from service.encoder import MODEL_ID, Encoder
+from service.engine import Engine
 from service.index import (
     CURRENT,
     IndexRefused,
@@ -122,3 +123,20 @@ def test_build_refuses_a_corpus_without_roles_or_documents(
     (tmp_path / "empty" / "roles.toml").write_text('[[role]]\nname = "A"\n')
     with pytest.raises(IndexRefused, match=r"no \.txt or \.md files"):
         build(tmp_path / "empty", tmp_path / "i", encoder)
+
+
+def test_boilerplate_repeated_many_times_passes_the_self_check(
+    tmp_path: Path, encoder: Encoder
+) -> None:
+    """A long repeated notice becomes many passages of the same text: a sentence of one of
+    them finds one of its twins, which is as good as finding itself."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "roles.toml").write_text('[[role]]\nname = "Clerk"\n', encoding="utf-8")
+    notice = "Printed copies of this guide are uncontrolled and must not be relied on. " * 300
+    (corpus / "guide.txt").write_text(
+        f"The clerk files the forms every Friday.\n\n{notice}\n", encoding="utf-8"
+    )
+    build(corpus, tmp_path / "index", encoder)
+    searcher = Engine.open(tmp_path / "index", encoder=encoder).searcher
+    assert len({p.text for p in searcher.index.passages}) < len(searcher.index.passages)
