@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,12 @@ INITIALISM = re.compile(r"\b([A-Z]{3,5})s?\b")
 INITIALISM_WEIGHT = 0.9
 _PHRASE_BREAK = re.compile(r"[^\w\s'-]+")
 _LETTERS = "abcdefghijklmnopqrstuvwxyz'-"  # what a content word is made of
+_ANY_CASE_WORD = re.compile(WORD.pattern, re.I)
+
+
+def respell(text: str, meant: Mapping[str, str]) -> str:
+    """`text` with each of its words that `meant` holds (lower-cased) replaced by its value."""
+    return _ANY_CASE_WORD.sub(lambda m: meant.get(m[0].lower(), m[0]), text)
 
 
 def content_words(text: str) -> list[str]:
@@ -70,9 +76,8 @@ class Vocabulary:
         ("weather" is not "whether"), nor is another form of a corpus word."""
         found: dict[str, str] = {}
         for word, stems in zip(words, tokenize(words), strict=True):
-            if len(word) < MIN_TYPO_CHARS or word in self.dictionary or not stems:
-                continue
-            if stems[0] in self._tokens:
+            known = not stems or stems[0] in self._tokens or word in self.dictionary
+            if known or len(word) < MIN_TYPO_CHARS:
                 continue
             edits = _one_edit_away(word)
             near = sorted(edits & self._words) or sorted(edits & self._tokens)

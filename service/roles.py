@@ -303,14 +303,16 @@ def _norm(name: str) -> str:
     """ "Editor-in-Chief", "editor in  chief"; "P.O.", "PO"; "Heads of Year"; "Secretaries":
     one key each."""
     words = name.lower().replace(".", "").replace("-", " ").split()
-    return " ".join(
-        w.removesuffix("s")
-        if following in ("of", "in")
-        else re.sub(r"ies$", "y", w)
-        if not following
-        else w
-        for w, following in zip(words, [*words[1:], ""], strict=True)
-    )
+    following = [*words[1:], ""]
+    return " ".join(_singular(w, f) for w, f in zip(words, following, strict=True))
+
+
+def _singular(word: str, following: str) -> str:
+    """A word of a name as its key: singular before "of" ("Heads of Year") and last
+    ("Secretaries")."""
+    if following in ("of", "in"):
+        return word.removesuffix("s")
+    return re.sub(r"ies$", "y", word) if not following else word
 
 
 def _spelled(alias: str) -> str:
@@ -318,16 +320,20 @@ def _spelled(alias: str) -> str:
     initials with or without dots ("P.O."), in the plural before "of" ("Heads of Year") or of
     a last "y" ("Secretaries")."""
     words = re.split(r"[\s-]+", alias.strip())
-    return r"[\s-]+".join(
-        rf"(?:{re.escape(w)}|{'[.]'.join(map(re.escape, w))}\.?)"
-        if w.isalpha() and w.isupper() and 2 <= len(w) <= 5
-        else rf"{re.escape(w)}s?"
-        if following.lower() in ("of", "in")
-        else rf"{re.escape(w[:-1])}(?:y|ies)"
-        if not following and re.search(r"[^aeiou][yY]$", w)
-        else re.escape(w)
-        for w, following in zip(words, [*words[1:], ""], strict=True)
-    )
+    following = [*words[1:], ""]
+    return r"[\s-]+".join(_word_pattern(w, f) for w, f in zip(words, following, strict=True))
+
+
+def _word_pattern(word: str, following: str) -> str:
+    """A word of a name however written: initials with or without dots, plural before "of" or
+    last."""
+    if word.isalpha() and word.isupper() and 2 <= len(word) <= 5:
+        return rf"(?:{re.escape(word)}|{'[.]'.join(map(re.escape, word))}\.?)"
+    if following.lower() in ("of", "in"):
+        return rf"{re.escape(word)}s?"
+    if not following and re.search(r"[^aeiou][yY]$", word):
+        return rf"{re.escape(word[:-1])}(?:y|ies)"
+    return re.escape(word)
 
 
 def _sentences(text: str) -> list[str]:

@@ -29,7 +29,7 @@ import numpy as np
 
 from service.chunking import Passage
 from service.encoder import Encoder
-from service.expansion import INITIALISM_WEIGHT, Initialisms, content_words
+from service.expansion import INITIALISM_WEIGHT, Initialisms, content_words, respell
 from service.index import Index
 from service.lexical import tokenize
 from service.roles import SHARED, WHO, Mention
@@ -54,8 +54,6 @@ _SIDE_BY_SIDE = re.compile(r"\b(?:and|or|nor|vs\.?|versus|like|unlike|than)\b|[,
 # "X suggests one, but Y writes it".
 _CLAUSE_BREAK = re.compile(r"[;:]\s+|,?\s+(?:but|while|whereas|yet)\s+", re.I)
 
-# A word as `content_words` reads it, in any case.
-_WORD = re.compile(r"[a-z][a-z'-]+", re.I)
 # A sentence opening with one of these leans on the one before it.
 _ANAPHOR = re.compile(r"(?:they|their|them|this|these|those|it|its|such|he|she)\b", re.I)
 
@@ -175,8 +173,11 @@ class Searcher:
     def parse(self, question: str) -> Query:
         roles = self.index.roles
         asked = roles.asked_about(question)
-        compares = bool(_COMPARISON.search(question) or _WHO_AND_WHO.search(question))
-        if not compares and not _side_by_side(question, asked):
+        compares, who_and_who = (
+            bool(_COMPARISON.search(question)),
+            bool(_WHO_AND_WHO.search(question)),
+        )
+        if not (compares or who_and_who or _side_by_side(question, asked)):
             # "Does the secretary answer the phones for the associates?" asks about the
             # secretary: the other roles are what it works for, on or with.
             asked = [m for m in asked if m.role == asked[0].role]
@@ -184,7 +185,7 @@ class Searcher:
         comparison = (
             len(named) >= 2
             or (compares and len(roles.names) > 1 and len(named) != 1)
-            or bool(_WHO_AND_WHO.search(question))
+            or who_and_who
         )
         content = roles.strip_mentions(question, asked)
         if len(named) >= 2:
@@ -197,9 +198,7 @@ class Searcher:
         # "backlgo" is matched as the "backlog" it was meant as, by meaning and by word.
         vocabulary = self.index.vocabulary
         meant = vocabulary.corrections(content_words(question)) if self.config.expand else {}
-        content, spelled = (
-            _WORD.sub(lambda m: meant.get(m[0].lower(), m[0]), t) for t in (content, question)
-        )
+        content, spelled = respell(content, meant), respell(question, meant)
         return Query(
             question,
             spelled,
