@@ -19,7 +19,7 @@ from rich.table import Table
 from service.documents import read_text
 from service.engine import Engine
 from service.extras import ExtraMissing, require_build_extra
-from service.index import IndexRefused, build, read_manifest, resolve, staleness
+from service.index import CURRENT, IndexRefused, build, read_manifest, rebuild_reason, resolve
 from service.questions import check_question
 from service.settings import get_settings
 
@@ -65,19 +65,13 @@ def build_cmd(
     index = index or settings.index_dir
     if if_stale:
         try:
-            manifest = read_manifest(resolve(index))
-            recorded = manifest.get("corpus", {})
-            same = isinstance(recorded, dict) and recorded.get("dir") == str(corpus.resolve())
-            # An index without the current ONNX export is rebuilt, to be served without torch
-            # and with the fastest graph.
-            record = manifest.get("encoder")
-            export = record.get("export") if isinstance(record, dict) else None
-            current = isinstance(export, dict) and export.get("format") == EXPORT_FORMAT
-            if same and staleness(manifest) is None and current:
-                err.print(f"index at {index} is up to date")
-                return
-        except IndexRefused:
-            pass
+            reason = rebuild_reason(read_manifest(resolve(index)), corpus, EXPORT_FORMAT)
+        except IndexRefused as exc:
+            reason = str(exc) if (index / CURRENT).exists() else "there is none yet"
+        if reason is None:
+            err.print(f"index at {index} is up to date")
+            return
+        err.print(f"building the index: {reason}")
     try:
         require_build_extra("roleqa build")
         with tempfile.TemporaryDirectory(prefix="roleqa-encoder-") as tmp:

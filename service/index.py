@@ -179,6 +179,7 @@ def build(
             "passages": len(passages),
             "sentences": len(sentence_texts),
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "builder": builder_fingerprint(),
             "libraries": _library_versions(),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -239,6 +240,33 @@ def read_manifest(version: Path) -> dict[str, object]:
             f"the index at {version} is not of format version {FORMAT_VERSION}: rebuild it"
         )
     return manifest
+
+
+def builder_fingerprint() -> str:
+    """A digest of the code that decides what an index holds (how documents are read,
+    chunked and attributed, and what is stored): `roleqa build --if-stale` builds again when
+    it changes, though an index from older code still loads and serves."""
+    digest = hashlib.sha256()
+    for name in ("documents", "chunking", "roles", "expansion", "lexical", "index"):
+        digest.update((Path(__file__).parent / f"{name}.py").read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def rebuild_reason(manifest: dict[str, object], corpus: Path, export_format: int) -> str | None:
+    """Why an index must be built again for `corpus`, or None: another corpus folder, changed
+    documents or roles, an encoder export of another format, or other building code."""
+    recorded = manifest.get("corpus")
+    if not isinstance(recorded, dict) or recorded.get("dir") != str(corpus.resolve()):
+        return f"it was built from another folder than {corpus}"
+    if reason := staleness(manifest):
+        return reason
+    record = manifest.get("encoder")
+    export = record.get("export") if isinstance(record, dict) else None
+    if not isinstance(export, dict) or export.get("format") != export_format:
+        return "its ONNX encoder is missing or of an older format"
+    if manifest.get("builder") != builder_fingerprint():
+        return "it was built by other code"
+    return None
 
 
 def staleness(manifest: dict[str, object]) -> str | None:

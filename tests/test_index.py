@@ -10,12 +10,15 @@ import pytest
 
 from service.encoder import MODEL_ID, Encoder
 from service.engine import Engine
+from service.export import EXPORT_FORMAT
 from service.index import (
     CURRENT,
     IndexRefused,
     build,
     load,
     prune,
+    read_manifest,
+    rebuild_reason,
     resolve,
     versions,
 )
@@ -140,3 +143,14 @@ def test_boilerplate_repeated_many_times_passes_the_self_check(
     build(corpus, tmp_path / "index", encoder)
     searcher = Engine.open(tmp_path / "index", encoder=encoder).searcher
     assert len({p.text for p in searcher.index.passages}) < len(searcher.index.passages)
+
+
+def test_an_index_is_built_again_when_the_code_that_builds_it_changes(index_dir: Path) -> None:
+    """`roleqa build --if-stale` (as `make run` calls it) keeps an index only if the same
+    corpus, roles, encoder export and building code would make it again."""
+    manifest = read_manifest(resolve(index_dir))
+    assert rebuild_reason(manifest, CORPUS, EXPORT_FORMAT) is None
+    older_code = {**manifest, "builder": "0123456789abcdef"}
+    assert rebuild_reason(older_code, CORPUS, EXPORT_FORMAT) == "it was built by other code"
+    assert "older format" in str(rebuild_reason(manifest, CORPUS, EXPORT_FORMAT + 1))
+    assert "another folder" in str(rebuild_reason(manifest, CORPUS / "elsewhere", EXPORT_FORMAT))
