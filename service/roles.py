@@ -8,7 +8,9 @@ its sentences, not a role it merely sets itself against ("Unlike the X, the Y ..
   the X"), counts more than one inside it, and most in a paragraph's first sentence;
 - a mention inside a leading contrast or scene-setting clause ("Unlike X, ...", "While X ...,
   ...", "When X is away, ...") barely counts, and such a heading passes on to the one around it;
-- a passage that names no role takes the roles named around it: its section, then the parent.
+- a passage that names no role takes the roles named around it (its section, then the parent)
+  only if it points back to someone ("They ...") or speaks of roles together; amid several
+  roles it is shared only in the second case, and otherwise it is about none.
 
 When two roles weigh about the same, the passage is "shared"; when none is found, `None`.
 """

@@ -137,6 +137,7 @@ class Searcher:
             dtype=np.float32,
         )
         self._idf = _idf(index)
+        self._unknown_idf = max(self._idf.values(), default=1.0)  # what a word it lacks weighs
         self._initialisms = Initialisms.from_texts(p.text for p in index.passages)
         # The corpus's own words were embedded at build time: when by this very backend, their
         # vectors are the ones the encoder would give, so a question's known words cost nothing.
@@ -173,10 +174,8 @@ class Searcher:
     def parse(self, question: str) -> Query:
         roles = self.index.roles
         asked = roles.asked_about(question)
-        compares, who_and_who = (
-            bool(_COMPARISON.search(question)),
-            bool(_WHO_AND_WHO.search(question)),
-        )
+        compares = bool(_COMPARISON.search(question))
+        who_and_who = bool(_WHO_AND_WHO.search(question))
         if not (compares or who_and_who or _side_by_side(question, asked)):
             # "Does the secretary answer the phones for the associates?" asks about the
             # secretary: the other roles are what it works for, on or with.
@@ -192,8 +191,8 @@ class Searcher:
             # "X vs Y on Z": "vs", "differ", "both" say how to arrange the answer; Z is what
             # it is about. Without named roles ("key differences") they are the subject.
             content = _COMPARISON.sub(" ", content)
-        only_roles = bool(named) and not content_words(content)
-        if not content_words(content):
+        only_roles = not content_words(content)
+        if only_roles:
             content = question  # "product owner" alone: match the role's own words
         # "backlgo" is matched as the "backlog" it was meant as, by meaning and by word.
         vocabulary = self.index.vocabulary
@@ -207,7 +206,7 @@ class Searcher:
             tuple(tokenize([content])[0]),
             named,
             comparison,
-            only_roles,
+            only_roles and bool(named),
             bool(WHO.search(question)),
         )
 
@@ -329,7 +328,7 @@ class Searcher:
         if not top:
             return 0.0
         sentence = max(float(raw["sentence"][i]) for i in top)
-        coverage = _coverage(q.tokens, self._idf)
+        coverage = _coverage(q.tokens, self._idf, self._unknown_idf)
         return 0.7 * max(sentence, 0.0) + 0.3 * coverage
 
     def _confidence(self, evidence: float, fused: np.ndarray, order: list[int]) -> float:
@@ -423,10 +422,9 @@ def _idf(index: Index) -> dict[str, float]:
     return {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
 
 
-def _coverage(tokens: Sequence[str], idf: Mapping[str, float]) -> float:
+def _coverage(tokens: Sequence[str], idf: Mapping[str, float], unknown_weight: float) -> float:
     """Share of the question's word weight that the corpus knows (unknown words weigh most)."""
     if not tokens:
         return 0.0
-    unknown_weight = max(idf.values(), default=1.0)
     total = sum(idf.get(t, unknown_weight) for t in tokens)
     return sum(idf.get(t, 0.0) for t in tokens) / total if total else 0.0
