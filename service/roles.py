@@ -70,9 +70,12 @@ _SUBJECT_LEAD = re.compile(
 WHO = re.compile(r"\bwho(?:m|se)?\b", re.I)
 _COORDINATION = re.compile(r",?\s+(?:and|or|nor|&)\s+(?:(?:a|an|the)\s+)?", re.I)
 # "... is done by the X": X does it, as much as a subject does (not "a crew member nominated
-# by the X": without "is", "was", "be"..., the X only qualifies someone else).
+# by the X": without "is", "was", "be"..., the X only qualifies someone else). So does each
+# agent of a list of participles that share the one "is": "is drafted by the 2nd AD, checked
+# by the 1st AD and signed off by the producer".
 _BY = re.compile(
     r"\b(?:is|are|was|were|be|been|being|gets?|got)\s+(?:\w+\s+)?\w+\s+by\s+"
+    r"(?:[^.;:!?]*?(?:,|\band|\bor|\bthen)\s+(?!not\b|never\b)(?:\w+\s+)?\w+\s+by\s+)?"
     r"(?:(?:the|a|an|each|every|any|one|their|our|your)\s+)?$",
     re.I,
 )

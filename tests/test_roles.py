@@ -107,6 +107,13 @@ def test_a_question_asks_about_the_roles_outside_its_scene_setting_clause() -> N
     [
         ("The Scrum Master runs the retro.", {"Scrum Master": True}),
         ("The retro is run by the Scrum Master.", {"Scrum Master": True}),
+        # participles sharing one "is": each agent does its part
+        (
+            "The plan is drafted by the PO, checked by the Scrum Master and signed off by the "
+            "dev team.",
+            {"Product Owner": True, "Scrum Master": True, "Developers": True},
+        ),
+        ("The retro is run by the Scrum Master, not by the PO.", {"Scrum Master": True}),
         ("On Fridays the Scrum Master runs the retro.", {"Scrum Master": True}),
         ("The named PO signs it.", {"Product Owner": True}),
         (
