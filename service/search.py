@@ -171,7 +171,12 @@ class Searcher:
         clone.encoder = encoder
         return clone
 
-    def parse(self, question: str) -> Query:
+    def parse(self, asked_as: str) -> Query:
+        # "backlgo", "release manger": read as the "backlog" and "release manager" meant, by
+        # meaning, by word and by role.
+        vocabulary = self.index.vocabulary
+        meant = vocabulary.corrections(content_words(asked_as)) if self.config.expand else {}
+        question = respell(asked_as, meant)
         roles = self.index.roles
         asked = roles.asked_about(question)
         compares = bool(_COMPARISON.search(question))
@@ -194,13 +199,9 @@ class Searcher:
         only_roles = not content_words(content)
         if only_roles:
             content = question  # "product owner" alone: match the role's own words
-        # "backlgo" is matched as the "backlog" it was meant as, by meaning and by word.
-        vocabulary = self.index.vocabulary
-        meant = vocabulary.corrections(content_words(question)) if self.config.expand else {}
-        content, spelled = respell(content, meant), respell(question, meant)
         return Query(
+            asked_as,
             question,
-            spelled,
             content,
             tuple(content_words(content)),
             tuple(tokenize([content])[0]),

@@ -173,6 +173,18 @@ def test_a_misspelt_keyword_still_has_an_answer(engine: Engine) -> None:
         assert answer.question == asked  # the question is echoed as it was asked
 
 
+def test_a_misspelt_role_name_still_names_the_role(engine: Engine) -> None:
+    """ "manger" is an English word, but not after "product": the question is about the role."""
+    for asked, meant in [
+        ("what does the product manger prioritise", "what does the product manager prioritise"),
+        ("who does the prodcut owner work with", "who does the product owner work with"),
+    ]:
+        query = engine.searcher.parse(asked)
+        assert query.roles and query.roles == engine.searcher.parse(meant).roles, asked
+        answers = engine.searcher.search(asked), engine.searcher.search(meant)
+        assert answers[0].answer_role == answers[1].answer_role, asked
+
+
 def test_many_questions_at_once_equal_one_by_one(engine: Engine) -> None:
     questions = ["backlog", "who manages budgets?", "backlog", "what is the capital of France"]
     together = engine.searcher.search_many(questions, 3)
