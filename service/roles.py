@@ -5,7 +5,9 @@ its sentences, not a role it merely sets itself against ("Unlike the X, the Y ..
 
 - the nearest heading that names roles counts most, an outer one less, one naming several less;
 - a mention that opens a sentence or main clause, or is the agent of a passive ("is done by
-  the X"), counts more than one inside it, and most in a paragraph's first sentence;
+  the X"), counts more than one inside it, and most in a paragraph's first sentence; a
+  sentence opening with "They", "He" or "She" counts again for the role the one before opened
+  with;
 - a mention inside a leading contrast or scene-setting clause ("Unlike X, ...", "While X ...,
   ...", "When X is away, ...") barely counts, and such a heading passes on to the one around it;
 - a passage that names no role takes the roles named around it (its section, then the parent)
@@ -37,6 +39,9 @@ SHARED_RATIO = 0.6
 
 # Words that point back to someone named before.
 _REFERS_BACK = re.compile(r"\b(?:they|them|their|theirs|he|him|his|she|her|hers)\b", re.I)
+# A sentence whose subject is someone named before.
+_PRONOUN_SUBJECT = re.compile(r"\W*(?:they|he|she)\b", re.I)
+_CLAUSE_MARK = re.compile(r"[,;:]")
 # Words for several roles at once, or their working together.
 _TOGETHER = re.compile(
     r"\b(?:roles?|both|each other|one another|everyone|everybody|together|jointly|joint|"
@@ -81,6 +86,9 @@ _BY = re.compile(
 )
 # What follows a subject that denies it does the thing: "X does not", "X never", "X can't".
 _DENIED = re.compile(r"\s*(?:(?:\w+\s+){0,2}?(?:not|never|no longer)\b|\w+n't\b|cannot\b)", re.I)
+# A denial with terms ("not ... unless", "except") says when the role does it, not that it does
+# not.
+_CONDITION = re.compile(r"\b(?:unless|except|until|without)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -206,20 +214,29 @@ class RoleBook:
     def _weigh_text(self, text: str) -> dict[str, float]:
         weights: dict[str, float] = {}
         sentences = _sentences(text)
+        subjects: set[str] = set()  # the roles the sentence before was about, as its subject
         for n, sentence in enumerate(sentences):
             contrast_end = _contrast_clause_end(sentence)
             previous: tuple[int, float] | None = None  # end and weight of the last mention
+            leading: set[str] = set()
             for m in self.mentions(sentence):
                 if previous and _COORDINATION.fullmatch(sentence[previous[0] : m.start]):
                     w = previous[1]  # "the X and the Y": coordinated mentions weigh alike
                 elif m.start < contrast_end:
                     w = CONTRAST_WEIGHT
-                elif _leads(sentence[max(contrast_end, 0) : m.start]):
+                elif _leads(before := sentence[max(contrast_end, 0) : m.start]):
                     w = SUBJECT_WEIGHT * (TOPIC_FACTOR if n == 0 and len(sentences) > 1 else 1.0)
+                    if not _CLAUSE_MARK.search(before):  # the subject the sentence opens with
+                        leading.add(m.role)
                 else:
                     w = MENTION_WEIGHT
                 weights[m.role] = weights.get(m.role, 0.0) + w
                 previous = (m.end, w)
+            if not leading and len(subjects) == 1 and _PRONOUN_SUBJECT.match(sentence):
+                # "A triager ... They lock the thread.": the same subject again.
+                leading = subjects
+                weights[next(iter(subjects))] += SUBJECT_WEIGHT
+            subjects = leading
         return weights
 
     def doers(self, text: str) -> dict[str, bool]:
@@ -237,6 +254,8 @@ class RoleBook:
                     groups.append(([m.role], m.end))
             for roles, end in groups:
                 does = not _DENIED.match(sentence, end)
+                if not does and _CONDITION.search(sentence, end):
+                    continue  # "X does not merge it unless Y approved": X merges, on terms
                 for role in roles:
                     found[role] = found.get(role, False) or does
         return found
