@@ -41,6 +41,8 @@ SHARED_RATIO = 0.6
 _REFERS_BACK = re.compile(r"\b(?:they|them|their|theirs|he|him|his|she|her|hers)\b", re.I)
 # A sentence whose subject is someone named before.
 _PRONOUN_SUBJECT = re.compile(r"\W*(?:they|he|she)\b", re.I)
+# Where a sentence's opening clause ends: a subject after it is not the one the sentence opens
+# with ("She spots it, and the director decides").
 _CLAUSE_MARK = re.compile(r"[,;:]")
 # Words for several roles at once, or their working together.
 _TOGETHER = re.compile(
