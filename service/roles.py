@@ -37,8 +37,9 @@ CONTEXT_WEIGHT = 0.2
 # The runner-up role must reach this share of the leader's weight for the passage to be shared.
 SHARED_RATIO = 0.6
 
-# Words that point back to someone named before.
-_REFERS_BACK = re.compile(r"\b(?:they|them|their|theirs|he|him|his|she|her|hers)\b", re.I)
+# A sentence that opens by pointing back to someone named before ("They also ...", "Her list
+# ..."); "them" or "their" inside a sentence more often means others ("the adults around them").
+_REFERS_BACK = re.compile(r"(?:^|[.!?]\s+)(?:they|their|he|his|she|her)\b", re.I)
 # A sentence whose subject is someone named before.
 _PRONOUN_SUBJECT = re.compile(r"\W*(?:they|he|she)\b", re.I)
 # Where a sentence's opening clause ends: a subject after it is not the one the sentence opens
