@@ -74,6 +74,14 @@ _SUBJECT_LEAD = re.compile(
     r")\W+){0,4}$",
     re.I,
 )
+# "... and the X" and a verb after it: X opens a clause of its own.
+_JOINED_CLAUSE = re.compile(
+    r"\b(?:and|but|so|then)\s+(?:(?:the|a|an|each|every|our|your)\s+)?$", re.I
+)
+_FINITE_VERB = re.compile(
+    r"\s+(?:(?:also|then|always|usually|often|only|just|still|never)\s+)?"
+    r"(?:can|will|must|should|may|might|does|did|is|are|was|were|has|had|[a-z]+s|[a-z]+ed)\b"
+)
 # A question (or a heading) asking which role: "who", "whom", "whose".
 WHO = re.compile(r"\bwho(?:m|se)?\b", re.I)
 _COORDINATION = re.compile(r",?\s+(?:and|or|nor|&)\s+(?:(?:a|an|the)\s+)?", re.I)
@@ -227,7 +235,7 @@ class RoleBook:
                     w = previous[1]  # "the X and the Y": coordinated mentions weigh alike
                 elif m.start < contrast_end:
                     w = CONTRAST_WEIGHT
-                elif _leads(before := sentence[max(contrast_end, 0) : m.start]):
+                elif _leads(before := sentence[max(contrast_end, 0) : m.start], sentence[m.end :]):
                     w = SUBJECT_WEIGHT * (TOPIC_FACTOR if n == 0 and len(sentences) > 1 else 1.0)
                     if not _CLAUSE_MARK.search(before):  # the subject the sentence opens with
                         leading.add(m.role)
@@ -253,7 +261,9 @@ class RoleBook:
             for m in self.mentions(sentence):
                 if groups and _COORDINATION.fullmatch(sentence[groups[-1][1] : m.start]):
                     groups[-1] = ([*groups[-1][0], m.role], m.end)
-                elif m.start > contrast_end and _leads(sentence[max(contrast_end, 0) : m.start]):
+                elif m.start > contrast_end and _leads(
+                    sentence[max(contrast_end, 0) : m.start], sentence[m.end :]
+                ):
                     groups.append(([m.role], m.end))
             for roles, end in groups:
                 does = not _DENIED.match(sentence, end)
@@ -312,10 +322,15 @@ class RoleBook:
         return Attribution(ranked[0][0], probs)
 
 
-def _leads(before: str) -> bool:
-    """Whether a mention after `before` is who does what its clause says: its subject, or the
-    agent of a passive ("written by the X")."""
-    return bool(_SUBJECT_LEAD.search(before) or _BY.search(before))
+def _leads(before: str, after: str) -> bool:
+    """Whether a mention between `before` and `after` is who does what its clause says: its
+    subject, the agent of a passive ("written by the X"), or the subject of a clause joined by
+    "and" ("... and the kitman brings a clean shirt")."""
+    return bool(
+        _SUBJECT_LEAD.search(before)
+        or _BY.search(before)
+        or (_JOINED_CLAUSE.search(before) and _FINITE_VERB.match(after))
+    )
 
 
 def _initials(name: str) -> str:

@@ -114,6 +114,12 @@ def test_a_question_asks_about_the_roles_outside_its_scene_setting_clause() -> N
             {"Product Owner": True, "Scrum Master": True, "Developers": True},
         ),
         ("The retro is run by the Scrum Master, not by the PO.", {"Scrum Master": True}),
+        # "and the X" with a verb after it opens a clause of its own; without one, X is an object
+        (
+            "The PO writes the goal and the Scrum Master books the room.",
+            {"Product Owner": True, "Scrum Master": True},
+        ),
+        ("The PO talks to users and the dev team every week.", {"Product Owner": True}),
         ("On Fridays the Scrum Master runs the retro.", {"Scrum Master": True}),
         ("The named PO signs it.", {"Product Owner": True}),
         (
