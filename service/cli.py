@@ -21,6 +21,7 @@ from service.engine import Engine
 from service.extras import ExtraMissing, require_build_extra
 from service.index import CURRENT, IndexRefused, build, read_manifest, rebuild_reason, resolve
 from service.questions import check_question
+from service.roles import SHARED
 from service.settings import get_settings
 
 app = typer.Typer(
@@ -88,6 +89,17 @@ def build_cmd(
         raise _fail(str(exc)) from None
     manifest = read_manifest(version)
     err.print(f"built {version} ({manifest['passages']} passages)")
+    about = manifest["about"]
+    assert isinstance(about, dict)
+    counts = ", ".join(f"{r} {n}" for r, n in about.items())
+    err.print(f"passages about each role: {counts}", markup=False)
+    for role in (r for r, n in about.items() if n == 0 and r not in (SHARED, "none")):
+        err.print(
+            f"warning: no passage is about {role}: do the documents call it by a name its "
+            "aliases in roles.toml lack?",
+            markup=False,
+            style="yellow",
+        )
 
 
 @app.command()

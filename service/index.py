@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from importlib import metadata
@@ -28,7 +28,7 @@ from service.documents import corpus_files, read_corpus
 from service.encoder import ENCODER_CONFIG, Encoder, dictionary
 from service.expansion import Vocabulary
 from service.lexical import LexicalIndex
-from service.roles import RoleBook
+from service.roles import SHARED, RoleBook
 
 FORMAT_VERSION = 1
 ROLES_FILE = "roles.toml"
@@ -177,6 +177,7 @@ def build(
             },
             "corpus": fingerprint,
             "passages": len(passages),
+            "about": role_counts(passages, roles),
             "sentences": len(sentence_texts),
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "builder": builder_fingerprint(),
@@ -192,6 +193,15 @@ def build(
     point_to(root, version)
     prune(root)
     return version
+
+
+def role_counts(passages: Sequence[Passage], roles: RoleBook) -> dict[str, int]:
+    """How many passages are about each role, then shared, then about none: a role with none
+    may be called in the documents by a name its aliases lack."""
+    counts = dict.fromkeys([*roles.names, SHARED, "none"], 0)
+    for p in passages:
+        counts[p.role or "none"] += 1
+    return counts
 
 
 def point_to(root: Path, version: Path) -> None:

@@ -43,6 +43,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> Path:
     _, stderr = rebuild.communicate(timeout=900)
     assert rebuild.returncode == 0, stderr
     assert resolve(root) != old, stderr
+    assert "passages about each role: SAFe Product Manager " in stderr
     return resolve(root)
 
 

@@ -16,12 +16,15 @@ from service.index import (
     IndexRefused,
     build,
     load,
+    make_passages,
     prune,
     read_manifest,
     rebuild_reason,
     resolve,
+    role_counts,
     versions,
 )
+from service.roles import RoleBook
 from tests.conftest import CORPUS
 
 
@@ -39,6 +42,9 @@ def test_manifest_records_what_the_index_was_built_from(index_dir: Path) -> None
     assert set(manifest["corpus"]["files"]) == {"safe-pm-vs-po.txt"}
     assert len(manifest["corpus"]["roles_sha256"]) == 64
     assert manifest["passages"] == 36
+    about = manifest["about"]
+    assert set(about) == {"SAFe Product Manager", "Product Owner", "shared", "none"}
+    assert sum(about.values()) == 36 and about["SAFe Product Manager"] and about["Product Owner"]
     assert {"faiss-cpu", "bm25s", "numpy"} <= set(manifest["libraries"])
     assert manifest["built_at"]
 
@@ -154,3 +160,11 @@ def test_an_index_is_built_again_when_the_code_that_builds_it_changes(index_dir:
     assert rebuild_reason(older_code, CORPUS, EXPORT_FORMAT) == "it was built by other code"
     assert "older format" in str(rebuild_reason(manifest, CORPUS, EXPORT_FORMAT + 1))
     assert "another folder" in str(rebuild_reason(manifest, CORPUS / "elsewhere", EXPORT_FORMAT))
+
+
+def test_a_role_no_passage_is_about_is_counted_as_none(tmp_path: Path) -> None:
+    """So that `roleqa build` can warn of a role whose name the documents do not use."""
+    (tmp_path / "guide.md").write_text("# Guide\n\nThe chef writes the menu.\n", encoding="utf-8")
+    book = RoleBook.from_dict({"role": [{"name": "Chef"}, {"name": "Sommelier"}]})
+    passages, _ = make_passages(tmp_path, book)
+    assert role_counts(passages, book) == {"Chef": 1, "Sommelier": 0, "shared": 0, "none": 0}
