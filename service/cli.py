@@ -19,7 +19,15 @@ from rich.table import Table
 from service.documents import read_text
 from service.engine import Engine
 from service.extras import ExtraMissing, require_build_extra
-from service.index import CURRENT, IndexRefused, build, read_manifest, rebuild_reason, resolve
+from service.index import (
+    CURRENT,
+    NO_ROLE,
+    IndexRefused,
+    build,
+    read_manifest,
+    rebuild_reason,
+    resolve,
+)
 from service.questions import check_question
 from service.roles import SHARED
 from service.settings import get_settings
@@ -93,7 +101,7 @@ def build_cmd(
     assert isinstance(about, dict)
     counts = ", ".join(f"{r} {n}" for r, n in about.items())
     err.print(f"passages about each role: {counts}", markup=False)
-    for role in (r for r, n in about.items() if n == 0 and r not in (SHARED, "none")):
+    for role in (r for r, n in about.items() if n == 0 and r not in (SHARED, NO_ROLE)):
         err.print(
             f"warning: no passage is about {role}: do the documents call it by a name its "
             "aliases in roles.toml lack?",

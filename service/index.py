@@ -32,6 +32,7 @@ from service.roles import SHARED, RoleBook
 
 FORMAT_VERSION = 1
 ROLES_FILE = "roles.toml"
+NO_ROLE = "none"  # the manifest's count of passages about no role
 ENCODER_DIR = "encoder"  # the exported query encoder, so serving needs no torch
 CURRENT = "CURRENT"
 KEEP_VERSIONS = 2
@@ -198,9 +199,9 @@ def build(
 def role_counts(passages: Sequence[Passage], roles: RoleBook) -> dict[str, int]:
     """How many passages are about each role, then shared, then about none: a role with none
     may be called in the documents by a name its aliases lack."""
-    counts = dict.fromkeys([*roles.names, SHARED, "none"], 0)
+    counts = dict.fromkeys([*roles.names, SHARED, NO_ROLE], 0)
     for p in passages:
-        counts[p.role or "none"] += 1
+        counts[p.role or NO_ROLE] += 1
     return counts
 
 
