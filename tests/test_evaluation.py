@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -106,3 +108,22 @@ def test_eval_lists_each_miss_with_its_kind(
     result = CliRunner().invoke(cli.app, ["eval", str(questions), "--failures"])
     assert result.exit_code == 0, result.output
     assert "m-1 [who] rank=None" in result.output
+
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize(
+    "questions",
+    [DATA / "safe_heldout.jsonl", *sorted(DATA.glob("*/questions.jsonl"))],
+    ids=lambda p: p.parent.name if p.name == "questions.jsonl" else p.stem,
+)
+def test_every_held_out_set_passes_the_eval_data_check(questions: Path) -> None:
+    """Evidence that is not in the corpus, or lies in a paragraph of another gold role, would
+    make a question nobody can answer, silently: the checker must find nothing wrong."""
+    script = Path(__file__).parent.parent / "scripts" / "check_eval_data.py"
+    done = subprocess.run(
+        [sys.executable, str(script), str(questions)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.rstrip().endswith("ok")
