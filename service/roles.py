@@ -82,6 +82,13 @@ _FINITE_VERB = re.compile(
     r"\s+(?:(?:also|then|always|usually|often|only|just|still|never)\s+)?"
     r"(?:can|will|must|should|may|might|does|did|is|are|was|were|has|had|[a-z]+s|[a-z]+ed)\b"
 )
+# A document's own record: who owns, reviewed or approved it, its version, its next review.
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
+_DOCUMENT_CONTROL = re.compile(
+    r"\b(?:version \d|issue \d|document (?:owner|control)|owner:|next review|last updated|"
+    rf"(?:reviewed|approved|issued)\b[^.]*\b{_MONTH},? (?:19|20)\d\d\b)",
+    re.I,
+)
 # A question (or a heading) asking which role: "who", "whom", "whose".
 WHO = re.compile(r"\bwho(?:m|se)?\b", re.I)
 _COORDINATION = re.compile(r",?\s+(?:and|or|nor|&)\s+(?:(?:a|an|the)\s+)?", re.I)
@@ -227,6 +234,8 @@ class RoleBook:
         sentences = _sentences(text)
         subjects: set[str] = set()  # the roles the sentence before was about, as its subject
         for n, sentence in enumerate(sentences):
+            if _DOCUMENT_CONTROL.search(sentence):
+                continue  # "Owner: Store Manager. Version 4.2": about the document
             contrast_end = _contrast_clause_end(sentence)
             previous: tuple[int, float] | None = None  # end and weight of the last mention
             leading: set[str] = set()

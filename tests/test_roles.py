@@ -216,6 +216,14 @@ def test_joint_and_unattributed_passages() -> None:
     assert SCRUM.attribute(text, context=neighbours).role is None
 
 
+def test_a_documents_own_record_is_about_no_role() -> None:
+    assert SCRUM.attribute("Version 2.1, March 2025. Owner: Product Owner.").role is None
+    assert SCRUM.attribute("Approved by the Scrum Master on 3 May 2024.").role is None
+    assert SCRUM.attribute("The PO reviewed the backlog for the 2025 release.").role == (
+        "Product Owner"
+    )
+
+
 def test_a_text_naming_no_role_amid_several_is_shared_only_if_it_speaks_of_them_together() -> None:
     neighbours = (["The Product Owner orders the backlog.", "The Scrum Master coaches."],)
     assert SCRUM.attribute("The office opens at eight.", context=neighbours).role is None
