@@ -10,6 +10,7 @@ its sentences, not a role it merely sets itself against ("Unlike the X, the Y ..
   with;
 - a mention inside a leading contrast or scene-setting clause ("Unlike X, ...", "While X ...,
   ...", "When X is away, ...") barely counts, and such a heading passes on to the one around it;
+- a sentence that is the document's own record ("Owner: X. Version 4.2") counts for no role;
 - a passage that names no role takes the roles named around it (its section, then the parent)
   only if it points back to someone ("They ...") or speaks of roles together; amid several
   roles it is shared only in the second case, and otherwise it is about none.
