@@ -90,6 +90,7 @@ _DOCUMENT_CONTROL = re.compile(
     rf"(?:reviewed|approved|issued)\b[^.]*\b{_MONTH},? (?:19|20)\d\d\b)",
     re.I,
 )
+_APOSTROPHE = re.compile(r"['’]")
 # A question (or a heading) asking which role: "who", "whom", "whose".
 WHO = re.compile(r"\bwho(?:m|se)?\b", re.I)
 _COORDINATION = re.compile(r",?\s+(?:and|or|nor|&)\s+(?:(?:a|an|the)\s+)?", re.I)
@@ -354,7 +355,7 @@ def _initials(name: str) -> str:
 def _norm(name: str) -> str:
     """ "Editor-in-Chief", "editor in  chief"; "P.O.", "PO"; "Heads of Year"; "Secretaries":
     one key each."""
-    words = name.lower().replace(".", "").replace("-", " ").split()
+    words = _APOSTROPHE.sub("", name.lower()).replace(".", "").replace("-", " ").split()
     following = [*words[1:], ""]
     return " ".join(_singular(w, f) for w, f in zip(words, following, strict=True))
 
@@ -385,7 +386,8 @@ def _word_pattern(word: str, following: str) -> str:
         return rf"{re.escape(word)}s?"
     if not following and re.search(r"[^aeiou][yY]$", word):
         return rf"{re.escape(word[:-1])}(?:y|ies)"
-    return re.escape(word)
+    # "Children's", "Children’s" (as word processors write it) and "childrens" alike.
+    return "['’]?".join(re.escape(part) for part in _APOSTROPHE.split(word))
 
 
 def _sentences(text: str) -> list[str]:

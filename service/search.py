@@ -49,7 +49,8 @@ CONFIDENCE_LEAD = 0.1
 # "Who owns the incident and who runs the postmortem?" asks for each role's part.
 _WHO_AND_WHO = re.compile(r"\bwho\b.+(?:\band|\bor|,)\s+who\b", re.I)
 # Words that set roles side by side ("the tutor or the head of year", "NPs, like the manager").
-_SIDE_BY_SIDE = re.compile(r"\b(?:and|or|nor|vs\.?|versus|like|unlike|than)\b|[,/&]", re.I)
+# Between two roles named side by side; nothing at all in a list of keywords ("runner producer").
+_SIDE_BY_SIDE = re.compile(r"\b(?:and|or|nor|vs\.?|versus|like|unlike|than)\b|[,/&]|^\s*$", re.I)
 # Where a sentence turns from what one does to what another does: "X suggests; Y decides",
 # "X suggests one, but Y writes it".
 _CLAUSE_BREAK = re.compile(r"[;:]\s+|,?\s+(?:but|while|whereas|yet)\s+", re.I)

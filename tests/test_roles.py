@@ -64,6 +64,12 @@ def test_names_match_hyphenated_and_initials_with_dots_but_not_a_time() -> None:
     assert roles_of(chief, "the Boss of Year and the Bosses of Year") == ["Head of Year"]
 
 
+def test_an_apostrophe_in_a_name_may_be_curly_or_left_out() -> None:
+    book = RoleBook.from_dict({"role": [{"name": "Children's Librarian"}]})
+    for text in ("the Children's Librarian", "the children’s librarian", "the childrens librarian"):
+        assert roles_of(book, text) == ["Children's Librarian"], text
+
+
 def test_longest_alias_wins() -> None:
     book = RoleBook.load(CORPUS / "roles.toml")
     mentions = book.mentions("A Safe Product Manager leads.")
@@ -288,6 +294,8 @@ def test_a_markdown_corpus_with_four_roles_gets_its_gold_roles() -> None:
         "retail",
         "itsm",
         "sailing",
+        "library",
+        "events",
     ],
 )
 def test_most_passages_of_the_other_held_out_corpora_get_their_gold_role(name: str) -> None:
