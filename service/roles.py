@@ -90,7 +90,7 @@ _DOCUMENT_CONTROL = re.compile(
     rf"(?:reviewed|approved|issued)\b[^.]*\b{_MONTH},? (?:19|20)\d\d\b)",
     re.I,
 )
-_APOSTROPHE = re.compile(r"['’]")
+_APOSTROPHE = re.compile(r"['’]")  # straight, or curly as word processors write it
 # A question (or a heading) asking which role: "who", "whom", "whose".
 WHO = re.compile(r"\bwho(?:m|se)?\b", re.I)
 _COORDINATION = re.compile(r",?\s+(?:and|or|nor|&)\s+(?:(?:a|an|the)\s+)?", re.I)

@@ -48,8 +48,8 @@ CONFIDENCE_LEAD = 0.1
 
 # "Who owns the incident and who runs the postmortem?" asks for each role's part.
 _WHO_AND_WHO = re.compile(r"\bwho\b.+(?:\band|\bor|,)\s+who\b", re.I)
-# Words that set roles side by side ("the tutor or the head of year", "NPs, like the manager").
-# Between two roles named side by side; nothing at all in a list of keywords ("runner producer").
+# What sets roles side by side ("the tutor or the head of year", "NPs, like the manager"), or
+# nothing at all between them in a list of keywords ("runner producer ad").
 _SIDE_BY_SIDE = re.compile(r"\b(?:and|or|nor|vs\.?|versus|like|unlike|than)\b|[,/&]|^\s*$", re.I)
 # Where a sentence turns from what one does to what another does: "X suggests; Y decides",
 # "X suggests one, but Y writes it".
@@ -399,7 +399,7 @@ class Searcher:
 
 def _side_by_side(question: str, asked: Sequence[Mention]) -> bool:
     """Whether two roles `asked` about are named side by side: joined by "and", "or", "vs", a
-    comma, "like"."""
+    comma, "like", or by nothing at all."""
     return any(
         a.role != b.role and _SIDE_BY_SIDE.search(question[a.end : b.start])
         for a, b in itertools.pairwise(asked)
