@@ -8,11 +8,10 @@ import ipaddress
 import math
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterable
-from typing import Annotated
 
 import limits
-from fastapi import HTTPException, Request, Security
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import HTTPException, Request
+from starlette.datastructures import Headers
 
 
 class KeyRing:
@@ -51,29 +50,23 @@ class RateLimit:
         return None
 
 
-_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
-_bearer = HTTPBearer(auto_error=False, description="an API key as a bearer token")
-
-
 def guard(
     keys: KeyRing, rate: RateLimit, open_paths: Collection[str], keyless_paths: Collection[str]
-) -> Callable[..., Awaitable[None]]:
+) -> Callable[[Request], Awaitable[None]]:
     """The dependency every route passes: the rate limit, then the key.
 
     `open_paths` (probes, the page, its script) pass freely; `keyless_paths` need no key but
     count against the caller's rate. A client is its key when it shows a valid one, else its
-    address, so wrong keys are counted too.
+    address, so wrong keys are counted too. The headers are read here rather than through
+    FastAPI's security classes, which would make three dependencies of one on every request;
+    `errors.install` declares them in the schema instead.
     """
 
-    async def check(
-        request: Request,
-        api_key: Annotated[str | None, Security(_api_key)],
-        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-    ) -> None:
-        path = request.url.path
+    async def check(request: Request) -> None:
+        path = request.scope["path"]
         if path in open_paths:
             return
-        presented = api_key or (bearer.credentials if bearer else None)
+        presented = presented_key(request.headers)
         key = keys.match(presented) if presented else None
         client = f"key:{key}" if key else f"address:{client_host(request)}"
         if (wait := rate.hit(client)) is not None:
@@ -94,6 +87,32 @@ def guard(
             )
 
     return check
+
+
+def presented_key(headers: Headers) -> str | None:
+    """The key in `X-API-Key`, else the token of `Authorization: Bearer ...`, if any."""
+    if key := headers.get("x-api-key"):
+        return key
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+# How the schema tells clients to send a key (`guard` reads it from either header).
+SECURITY_SCHEMES = {
+    "APIKeyHeader": {
+        "type": "apiKey",
+        "description": "an API key",
+        "in": "header",
+        "name": "X-API-Key",
+    },
+    "HTTPBearer": {
+        "type": "http",
+        "description": "an API key as a bearer token",
+        "scheme": "bearer",
+    },
+}
 
 
 def client_host(request: Request) -> str:

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from service.access import SECURITY_SCHEMES
 from service.middleware import SECURITY_HEADERS
 
 log = logging.getLogger("roleqa")
@@ -103,7 +104,8 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 
 
 def install(app: FastAPI, open_paths: Collection[str]) -> None:
-    """Register the handlers, and keep the paths open to all free of security in the schema."""
+    """Register the handlers, and declare in the schema where a key is needed: everywhere but
+    the paths open to all, which can be refused neither for a key nor for their rate."""
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _internal_error)
     generate = app.openapi
@@ -112,9 +114,12 @@ def install(app: FastAPI, open_paths: Collection[str]) -> None:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = generate()
-        for path in open_paths:
-            for operation in schema["paths"].get(path, {}).values():
-                operation.pop("security", None)
+        schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        for path, operations in schema["paths"].items():
+            for operation in operations.values():
+                if path not in open_paths:
+                    operation["security"] = [{name: []} for name in SECURITY_SCHEMES]
+                    continue
                 for status in ("401", "429"):
                     operation["responses"].pop(status, None)
         return schema

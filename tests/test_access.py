@@ -46,10 +46,24 @@ def test_a_wrong_key_gets_401(keyed: TestClient, headers: dict[str, str]) -> Non
 
 
 @pytest.mark.parametrize(
-    "headers", [{"Authorization": f"Bearer {KEYS[0]}"}, {"X-API-Key": KEYS[1]}]
+    "headers",
+    [
+        {"Authorization": f"Bearer {KEYS[0]}"},
+        {"Authorization": f"bearer  {KEYS[0]}"},
+        {"X-API-Key": KEYS[1]},
+    ],
 )
 def test_a_valid_key_gets_in_either_way(keyed: TestClient, headers: dict[str, str]) -> None:
     assert keyed.post("/ask", json=ASK, headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("authorization", [f"Basic {KEYS[0]}", "Bearer", "Bearer   "])
+def test_a_key_under_another_scheme_or_none_is_no_key(
+    keyed: TestClient, authorization: str
+) -> None:
+    r = keyed.post("/ask", json=ASK, headers={"Authorization": authorization})
+    assert r.status_code == 401
+    assert "an API key is required" in r.json()["detail"]
 
 
 def test_probes_and_the_schema_stay_open(keyed: TestClient) -> None:
@@ -58,8 +72,17 @@ def test_probes_and_the_schema_stay_open(keyed: TestClient) -> None:
 
 
 def test_the_schema_declares_the_keys_where_they_are_needed(keyed: TestClient) -> None:
-    paths = keyed.get("/openapi.json").json()["paths"]
-    assert "security" in paths["/ask"]["post"]
+    schema = keyed.get("/openapi.json").json()
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["APIKeyHeader"] == {
+        "type": "apiKey",
+        "description": "an API key",
+        "in": "header",
+        "name": "X-API-Key",
+    }
+    assert schemes["HTTPBearer"]["scheme"] == "bearer"
+    paths = schema["paths"]
+    assert paths["/ask"]["post"]["security"] == [{"APIKeyHeader": []}, {"HTTPBearer": []}]
     assert "401" in paths["/ask"]["post"]["responses"]
     assert "security" not in paths["/healthz"]["get"]
     assert "401" not in paths["/healthz"]["get"]["responses"]
