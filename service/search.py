@@ -5,14 +5,16 @@ Every passage gets a score from these parts:
 - `lexical`: BM25 of the question's words plus near-synonyms from the corpus vocabulary (see
   `expansion`), weighted by their similarity;
 - `dense`: cosine of question and passage;
-- `sentence`: cosine of question and the passage's best sentence (finer evidence);
+- `sentence`: cosine of question and the passage's best sentence (finer evidence); a sentence
+  naming the role the question names may match the whole question, role names in, at half gain;
 - `heading`: cosine of the whole question (role names included) and the section path;
 - `role`: how much the passage is about the role the question names.
 
 The first four are standardised across passages (z-scores) before they are blended, so no part
 wins by its scale alone; the role part is a probability and is added as it is. Role names are
 taken out of the question before its content is matched, so a question about one role is
-matched on what it asks, and the role is honoured by the `role` and `heading` parts.
+matched on what it asks, and the role is honoured by the `role` and `heading` parts and by the
+sentences that name it.
 """
 
 from __future__ import annotations
@@ -244,22 +246,25 @@ class Searcher:
 
     def _raw_parts(self, q: Query, v: _Vectors, sentences: np.ndarray) -> dict[str, np.ndarray]:
         """Each part's score for every passage; `sentences` are the question's sentence cosines."""
-        n = len(self.index.passages)
         if self.config.expand:
             terms = self.index.vocabulary.expand(q.tokens, q.words, v.words)
             for token in self._initialisms.spell_out(q.content, self.index.lexical.known):
                 terms.setdefault(token, INITIALISM_WEIGHT)
         else:
             terms = dict.fromkeys(q.tokens, 1.0)
-        sentence = np.full(n, -1.0, dtype=np.float32)
-        np.maximum.at(sentence, self._owner, sentences)
         return {
             "lexical": self.index.lexical.weighted_scores(terms),
             "dense": self._dense @ v.content,
-            "sentence": sentence,
+            "sentence": self._best_per_passage(sentences),
             "heading": self._headings @ v.full,
             "role": self._role_part(q),
         }
+
+    def _best_per_passage(self, sentences: np.ndarray) -> np.ndarray:
+        """The best of each passage's sentence cosines (-1 for a passage without sentences)."""
+        best = np.full(len(self.index.passages), -1.0, dtype=np.float32)
+        np.maximum.at(best, self._owner, sentences)
+        return best
 
     def _role_part(self, q: Query) -> np.ndarray:
         if not q.roles or q.comparison:
@@ -270,7 +275,11 @@ class Searcher:
 
     def _answer(self, q: Query, v: _Vectors, top_k: int, role: str | None) -> Answer:
         w = self.config.weights
-        sentences = self._sentences @ v.content
+        asked = self._sentences @ v.content
+        # A sentence naming the role the question names, doing what it asks, answers it better
+        # than one doing it alone ("At the start of each shift the Goods-In Clerk prints ..."):
+        # where the whole question's cosine, role names in, is higher, half the gain counts.
+        sentences = np.maximum(asked, 0.5 * (asked + self._sentences @ v.full))
         raw = self._raw_parts(q, v, sentences)
         used = [k for k in raw if getattr(w, k) > 0]
         scaled = [k for k in used if k != "role"]  # the role part is a probability already
@@ -282,7 +291,7 @@ class Searcher:
         parts = {k: getattr(w, k) * z.get(k, raw[k]) for k in used}
         fused = np.sum(list(parts.values()), axis=0) if parts else np.zeros(len(raw["dense"]))
         order = self._rank(q, fused, role)
-        evidence = self._evidence(q, raw, order)
+        evidence = self._evidence(q, self._best_per_passage(asked), order)
         # Shown as a logistic of the mean standardised part: 0.5 is an average passage.
         scores = 1.0 / (1.0 + np.exp(-fused / max(sum(getattr(w, k) for k in parts), 1e-9)))
         hits = tuple(
@@ -317,7 +326,7 @@ class Searcher:
         leaders.sort(key=lambda i: -fused[i])
         return leaders + [i for i in order if i not in leaders]
 
-    def _evidence(self, q: Query, raw: dict[str, np.ndarray], order: list[int]) -> float:
+    def _evidence(self, q: Query, best_sentence: np.ndarray, order: list[int]) -> float:
         """How well the corpus matches the question's content, role names aside, in [0, 1].
 
         The best sentence's cosine among the leading passages, blended with the share of the
@@ -329,7 +338,7 @@ class Searcher:
         top = order[:3]
         if not top:
             return 0.0
-        sentence = max(float(raw["sentence"][i]) for i in top)
+        sentence = max(float(best_sentence[i]) for i in top)
         coverage = _coverage(q.tokens, self._idf, self._unknown_idf)
         return 0.7 * max(sentence, 0.0) + 0.3 * coverage
 

@@ -157,6 +157,26 @@ def test_a_question_in_the_text_is_never_the_answer(tmp_path: Path, encoder: Enc
     assert answer.answer_role == "Clerk"
 
 
+def test_a_sentence_naming_the_role_asked_about_matches_better(
+    tmp_path: Path, encoder: Encoder
+) -> None:
+    """Two sentences saying the same of two roles: each question's is the one naming its role."""
+    corpus = tmp_path / "depot"
+    corpus.mkdir()
+    (corpus / "roles.toml").write_text('[[role]]\nname = "Clerk"\n[[role]]\nname = "Porter"\n')
+    (corpus / "guide.md").write_text(
+        "# Depot guide\n\n## Opening\n\nThe depot opens at six and closes at ten.\n\n"
+        "## Early tasks\n\nAt six the porter prints the dock diary for the day.\n\n"
+        "## First jobs\n\nAt six the clerk prints the dock diary for the day.\n"
+    )
+    build(corpus, tmp_path / "index", encoder)
+    searcher = Engine.open(tmp_path / "index", encoder=encoder).searcher
+    for role in ("clerk", "porter"):
+        hits = searcher.search(f"when does the {role} print the dock diary", 3).hits
+        sentence = {h.passage.role: h.parts["sentence"] for h in hits}
+        assert sentence[role.title()] == max(sentence.values()), (role, sentence)
+
+
 def test_typos_and_other_words_still_find_the_passage(engine: Engine) -> None:
     hit = engine.searcher.search("backlog reorderring", 1).hits[0]
     assert "reorder the backlog" in hit.passage.text
