@@ -11,10 +11,12 @@ Every passage gets a score from these parts:
 - `role`: how much the passage is about the role the question names.
 
 The first four are standardised across passages (z-scores) before they are blended, so no part
-wins by its scale alone; the role part is a probability and is added as it is. Role names are
-taken out of the question before its content is matched, so a question about one role is
-matched on what it asks, and the role is honoured by the `role` and `heading` parts and by the
-sentences that name it.
+wins by its scale alone; the role part is a probability and is added as it is. The lexical part
+counts as much as BM25 sees of the question: the share of its word weight the corpus knows.
+
+Role names are taken out of the question before its content is matched, so a question about one
+role is matched on what it asks, and the role is honoured by the `role` and `heading` parts and
+by the sentences that name it.
 """
 
 from __future__ import annotations
@@ -141,6 +143,7 @@ class Searcher:
         )
         self._idf = _idf(index)
         self._unknown_idf = max(self._idf.values(), default=1.0)  # what a word it lacks weighs
+        self._typical_idf = float(np.median(list(self._idf.values()) or [1.0]))
         self._initialisms = Initialisms.from_texts(p.text for p in index.passages)
         # The corpus's own words were embedded at build time: when by this very backend, their
         # vectors are the ones the encoder would give, so a question's known words cost nothing.
@@ -288,12 +291,18 @@ class Searcher:
             if scaled
             else {}
         )
-        parts = {k: getattr(w, k) * z.get(k, raw[k]) for k in used}
+        # Standardised, BM25 would speak as loudly for a question whose words the corpus
+        # mostly lacks (a paraphrase: a stray common word decides) as for one whose words it
+        # all has: it counts as much as it sees of the question, an unseen word weighing as a
+        # typical one.
+        seen = _coverage(q.tokens, self._idf, self._typical_idf)
+        weights = {k: getattr(w, k) * (seen if k == "lexical" else 1.0) for k in used}
+        parts = {k: weights[k] * z.get(k, raw[k]) for k in used}
         fused = np.sum(list(parts.values()), axis=0) if parts else np.zeros(len(raw["dense"]))
         order = self._rank(q, fused, role)
         evidence = self._evidence(q, self._best_per_passage(asked), order)
         # Shown as a logistic of the mean standardised part: 0.5 is an average passage.
-        scores = 1.0 / (1.0 + np.exp(-fused / max(sum(getattr(w, k) for k in parts), 1e-9)))
+        scores = 1.0 / (1.0 + np.exp(-fused / max(sum(weights.values()), 1e-9)))
         hits = tuple(
             Hit(
                 passage=self.index.passages[i],

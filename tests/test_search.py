@@ -177,6 +177,30 @@ def test_a_sentence_naming_the_role_asked_about_matches_better(
         assert sentence[role.title()] == max(sentence.values()), (role, sentence)
 
 
+def test_bm25_counts_for_little_when_the_corpus_lacks_most_of_the_question(
+    tmp_path: Path, encoder: Encoder
+) -> None:
+    """Only "day" of the paraphrase is in the corpus: its BM25 must not outweigh the meaning."""
+    corpus = tmp_path / "depot"
+    corpus.mkdir()
+    (corpus / "roles.toml").write_text('[[role]]\nname = "Porter"\n')
+    (corpus / "guide.md").write_text(
+        "# Depot guide\n\n## Loading\n\nThe porter carries the heavy boxes out to the van.\n\n"
+        "## Front desk\n\nEach day visitors sign in at the desk and get day passes.\n\n"
+        "## Opening hours\n\nThe depot opens at six and closes at ten.\n"
+    )
+    build(corpus, tmp_path / "index", encoder)
+    searcher = Engine.open(tmp_path / "index", encoder=encoder).searcher
+
+    def loudest(question: str, part: str) -> float:
+        return max(abs(h.parts[part]) for h in searcher.search(question, 3).hits)
+
+    paraphrase = "who lugs bulky cartons to the lorry each day"
+    assert loudest(paraphrase, "lexical") < 0.5 * loudest(paraphrase, "dense")
+    known = "who carries the heavy boxes out to the van"
+    assert loudest(known, "lexical") > 0.5 * loudest(known, "dense")
+
+
 def test_typos_and_other_words_still_find_the_passage(engine: Engine) -> None:
     hit = engine.searcher.search("backlog reorderring", 1).hits[0]
     assert "reorder the backlog" in hit.passage.text
