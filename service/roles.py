@@ -10,7 +10,8 @@ its sentences, not a role it merely sets itself against ("Unlike the X, the Y ..
   with;
 - a mention inside a leading contrast or scene-setting clause ("Unlike X, ...", "While X ...,
   ...", "When X is away, ...") barely counts, and such a heading passes on to the one around it;
-- a sentence that is the document's own record ("Owner: X. Version 4.2") counts for no role;
+- a sentence that is the document's own record ("Owner: X. Version 4.2"), and a paragraph
+  opening with the document's version, count for no role;
 - a passage that names no role takes the roles named around it (its section, then the parent)
   only if it points back to someone ("They ...") or speaks of roles together; amid several
   roles it is shared only in the second case, and otherwise it is about none.
@@ -86,11 +87,15 @@ _FINITE_VERB = re.compile(
 # A document's own record: who owns, reviewed or approved it, its version, its next review.
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
 _DOCUMENT_CONTROL = re.compile(
-    r"\b(?:version \d|issue \d|document (?:owner|control)|owner:|next review|last updated|"
+    r"^\W*owner:|\b(?:version \d|issue \d|document (?:owner|control)|next review|last updated|"
     rf"(?:reviewed|approved|issued)\b[^.]*\b{_MONTH},? (?:19|20)\d\d\b)",
     re.I,
 )
 _APOSTROPHE = re.compile(r"['’]")  # straight, or curly as word processors write it
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+# A paragraph opening with the document's version: "Version 2.3, January 2025.", "Issue 7, March
+# 2024.", "Revision C, issued March 2024".
+_RECORD_OPENING = re.compile(r"\W*(?:version|issue|revision)\s+[\w.]+,", re.I)
 # A question (or a heading) asking which role: "who", "whom", "whose".
 WHO = re.compile(r"\bwho(?:m|se)?\b", re.I)
 _COORDINATION = re.compile(r",?\s+(?:and|or|nor|&)\s+(?:(?:a|an|the)\s+)?", re.I)
@@ -233,7 +238,7 @@ class RoleBook:
 
     def _weigh_text(self, text: str) -> dict[str, float]:
         weights: dict[str, float] = {}
-        sentences = _sentences(text)
+        sentences = _sentences(_without_record(text))
         subjects: set[str] = set()  # the roles the sentence before was about, as its subject
         for n, sentence in enumerate(sentences):
             if _DOCUMENT_CONTROL.search(sentence):
@@ -388,6 +393,13 @@ def _word_pattern(word: str, following: str) -> str:
         return rf"{re.escape(word[:-1])}(?:y|ies)"
     # "Children's", "Children’s" (as word processors write it) and "childrens" alike.
     return "['’]?".join(re.escape(part) for part in _APOSTROPHE.split(word))
+
+
+def _without_record(text: str) -> str:
+    """`text` without its paragraphs that open with the document's own record: "Version 2.3,
+    January 2025. Written by the practice manager. Please read it in your first week." is
+    about the document, every sentence of it."""
+    return "\n\n".join(p for p in _PARAGRAPH_BREAK.split(text) if not _RECORD_OPENING.match(p))
 
 
 def _sentences(text: str) -> list[str]:

@@ -230,6 +230,20 @@ def test_a_documents_own_record_is_about_no_role() -> None:
     )
 
 
+def test_a_paragraph_opening_with_the_documents_version_is_all_record() -> None:
+    record = (
+        "Version 2.3, January 2025. Written by the Product Owner with the team. Copies are in "
+        "the Scrum Master's office."
+    )
+    assert SCRUM.attribute(record).role is None
+    assert SCRUM.attribute(f"{record}\n\nThe Scrum Master coaches the team.").role == (
+        "Scrum Master"
+    )
+    # Only an opening version line makes the paragraph the document's: a step's owner is not.
+    steps = "Each step has an owner: the Product Owner orders the backlog first."
+    assert SCRUM.attribute(steps).role == "Product Owner"
+
+
 def test_a_text_naming_no_role_amid_several_is_shared_only_if_it_speaks_of_them_together() -> None:
     neighbours = (["The Product Owner orders the backlog.", "The Scrum Master coaches."],)
     assert SCRUM.attribute("The office opens at eight.", context=neighbours).role is None
