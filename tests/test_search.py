@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -9,7 +10,17 @@ from service.encoder import Encoder
 from service.engine import Engine
 from service.index import build
 from service.roles import SHARED
-from service.search import SearchConfig, Weights
+from service.search import SearchConfig, Searcher, Weights
+
+
+def searcher_over(tmp_path: Path, encoder: Encoder, roles: Sequence[str], guide: str) -> Searcher:
+    """A searcher over one Markdown guide with these roles, built for the test."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "roles.toml").write_text("".join(f'[[role]]\nname = "{r}"\n' for r in roles))
+    (corpus / "guide.md").write_text(guide)
+    build(corpus, tmp_path / "index", encoder)
+    return Engine.open(tmp_path / "index", encoder=encoder).searcher
 
 
 def test_a_question_about_one_role_prefers_its_passages(engine: Engine) -> None:
@@ -141,18 +152,15 @@ def test_the_answer_is_a_sentence_of_the_passage_that_fits(engine: Engine) -> No
 
 def test_a_question_in_the_text_is_never_the_answer(tmp_path: Path, encoder: Encoder) -> None:
     """An FAQ's "Q: ...?" line matches the question best, and answers nothing."""
-    corpus = tmp_path / "faq"
-    corpus.mkdir()
-    (corpus / "roles.toml").write_text('[[role]]\nname = "Clerk"\n[[role]]\nname = "Manager"\n')
-    (corpus / "faq.md").write_text(
+    searcher = searcher_over(
+        tmp_path,
+        encoder,
+        ["Clerk", "Manager"],
         "# Office FAQ\n\n## Forms\n\nQ: Who files the expense forms?\n"
         "A: The clerk does, every Friday afternoon.\n\n"
-        "Q: Who signs the expense forms?\nA: The manager signs them on Monday.\n"
+        "Q: Who signs the expense forms?\nA: The manager signs them on Monday.\n",
     )
-    build(corpus, tmp_path / "index", encoder)
-    answer = Engine.open(tmp_path / "index", encoder=encoder).searcher.search(
-        "Who files the expense forms?", 1
-    )
+    answer = searcher.search("Who files the expense forms?", 1)
     assert answer.hits[0].answer == "A: The clerk does, every Friday afternoon."
     assert answer.answer_role == "Clerk"
 
@@ -161,16 +169,14 @@ def test_a_sentence_naming_the_role_asked_about_matches_better(
     tmp_path: Path, encoder: Encoder
 ) -> None:
     """Two sentences saying the same of two roles: each question's is the one naming its role."""
-    corpus = tmp_path / "depot"
-    corpus.mkdir()
-    (corpus / "roles.toml").write_text('[[role]]\nname = "Clerk"\n[[role]]\nname = "Porter"\n')
-    (corpus / "guide.md").write_text(
+    searcher = searcher_over(
+        tmp_path,
+        encoder,
+        ["Clerk", "Porter"],
         "# Depot guide\n\n## Opening\n\nThe depot opens at six and closes at ten.\n\n"
         "## Early tasks\n\nAt six the porter prints the dock diary for the day.\n\n"
-        "## First jobs\n\nAt six the clerk prints the dock diary for the day.\n"
+        "## First jobs\n\nAt six the clerk prints the dock diary for the day.\n",
     )
-    build(corpus, tmp_path / "index", encoder)
-    searcher = Engine.open(tmp_path / "index", encoder=encoder).searcher
     for role in ("clerk", "porter"):
         hits = searcher.search(f"when does the {role} print the dock diary", 3).hits
         sentence = {h.passage.role: h.parts["sentence"] for h in hits}
@@ -181,16 +187,14 @@ def test_bm25_counts_for_little_when_the_corpus_lacks_most_of_the_question(
     tmp_path: Path, encoder: Encoder
 ) -> None:
     """Only "day" of the paraphrase is in the corpus: its BM25 must not outweigh the meaning."""
-    corpus = tmp_path / "depot"
-    corpus.mkdir()
-    (corpus / "roles.toml").write_text('[[role]]\nname = "Porter"\n')
-    (corpus / "guide.md").write_text(
+    searcher = searcher_over(
+        tmp_path,
+        encoder,
+        ["Porter"],
         "# Depot guide\n\n## Loading\n\nThe porter carries the heavy boxes out to the van.\n\n"
         "## Front desk\n\nEach day visitors sign in at the desk and get day passes.\n\n"
-        "## Opening hours\n\nThe depot opens at six and closes at ten.\n"
+        "## Opening hours\n\nThe depot opens at six and closes at ten.\n",
     )
-    build(corpus, tmp_path / "index", encoder)
-    searcher = Engine.open(tmp_path / "index", encoder=encoder).searcher
 
     def loudest(question: str, part: str) -> float:
         return max(abs(h.parts[part]) for h in searcher.search(question, 3).hits)
