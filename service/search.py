@@ -300,7 +300,7 @@ class Searcher:
         parts = {k: weights[k] * z.get(k, raw[k]) for k in used}
         fused = np.sum(list(parts.values()), axis=0) if parts else np.zeros(len(raw["dense"]))
         order = self._rank(q, fused, role)
-        evidence = self._evidence(q, self._best_per_passage(asked), order)
+        evidence = self._evidence(q, asked, order)
         # Shown as a logistic of the mean standardised part: 0.5 is an average passage.
         scores = 1.0 / (1.0 + np.exp(-fused / max(sum(weights.values()), 1e-9)))
         hits = tuple(
@@ -335,19 +335,22 @@ class Searcher:
         leaders.sort(key=lambda i: -fused[i])
         return leaders + [i for i in order if i not in leaders]
 
-    def _evidence(self, q: Query, best_sentence: np.ndarray, order: list[int]) -> float:
+    def _evidence(self, q: Query, asked: np.ndarray, order: list[int]) -> float:
         """How well the corpus matches the question's content, role names aside, in [0, 1].
 
-        The best sentence's cosine among the leading passages, blended with the share of the
-        question's word weight that the corpus knows (unknown words weigh most). A question
-        that is nothing but role names is about the corpus by definition.
+        The best sentence's cosine among the leading passages (`asked`: the content's cosine to
+        every indexed sentence), blended with the share of the question's word weight that the
+        corpus knows (unknown words weigh most). A question that is nothing but role names is
+        about the corpus by definition.
         """
         if q.only_roles:
             return 1.0
         top = order[:3]
         if not top:
             return 0.0
-        sentence = max(float(best_sentence[i]) for i in top)
+        sentence = max(
+            (float(asked[self._rows[i]].max()) for i in top if self._rows[i].size), default=-1.0
+        )
         coverage = _coverage(q.tokens, self._idf, self._unknown_idf)
         return 0.7 * max(sentence, 0.0) + 0.3 * coverage
 
