@@ -205,6 +205,19 @@ def test_bm25_counts_for_little_when_the_corpus_lacks_most_of_the_question(
     assert loudest(known, "lexical") > 0.5 * loudest(known, "dense")
 
 
+def test_role_names_in_one_noun_phrase_ask_about_its_head(tmp_path: Path, encoder: Encoder) -> None:
+    """ "a vet nurse" is a nurse; "vet nurse vaccines", keywords, names both."""
+    searcher = searcher_over(
+        tmp_path,
+        encoder,
+        ["Vet", "Nurse"],
+        "# Guide\n\n## Jabs\n\nThe nurse gives the second vaccine.\n\n"
+        "## Surgery\n\nThe vet operates in the morning.\n",
+    )
+    assert searcher.parse("can a vet nurse give the second vaccine").roles == ("Nurse",)
+    assert searcher.parse("vet nurse vaccines").roles == ("Vet", "Nurse")
+
+
 def test_typos_and_other_words_still_find_the_passage(engine: Engine) -> None:
     hit = engine.searcher.search("backlog reorderring", 1).hits[0]
     assert "reorder the backlog" in hit.passage.text
