@@ -93,6 +93,10 @@ _DOCUMENT_CONTROL = re.compile(
 )
 _APOSTROPHE = re.compile(r"['’]")  # straight, or curly as word processors write it
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+# What opens one noun phrase: role names right after it name one person ("a vet nurse").
+_ONE_NOUN_PHRASE = re.compile(
+    r"\b(?:a|an|the|my|our|your|their|his|her|each|every|this|that)\s+$", re.I
+)
 # A paragraph opening with the document's version: "Version 2.3, January 2025.", "Issue 7, March
 # 2024.", "Revision C, issued March 2024".
 _RECORD_OPENING = re.compile(r"\W*(?:version|issue|revision)\s+[\w.]+,", re.I)
@@ -216,10 +220,22 @@ class RoleBook:
         return self._by_name.get(_norm(name))
 
     def mentions(self, text: str) -> list[Mention]:
-        return [
-            Mention(self._by_name[_norm(m.group(1))], m.start(), m.end())
-            for m in self._pattern.finditer(text)
-        ]
+        """The roles `text` names, in order. A name right before another, after an article,
+        only qualifies it: "the vet nurse" is one mention, of a nurse ("runner producer ad",
+        keywords with no article, names each)."""
+        found: list[Mention] = []
+        for m in self._pattern.finditer(text):
+            role, last = self._by_name[_norm(m.group(1))], found[-1] if found else None
+            if (
+                last is not None
+                and last.role != role
+                and not text[last.end : m.start()].strip()
+                and _ONE_NOUN_PHRASE.search(text[: last.start])
+            ):
+                found[-1] = Mention(role, last.start, m.end())
+            else:
+                found.append(Mention(role, m.start(), m.end()))
+        return found
 
     def asked_about(self, question: str) -> list[Mention]:
         """The roles a question (or a heading) asks about: those it names, but for one inside

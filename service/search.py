@@ -55,10 +55,6 @@ _WHO_AND_WHO = re.compile(r"\bwho\b.+(?:\band|\bor|,)\s+who\b", re.I)
 # What sets roles side by side ("the tutor or the head of year", "NPs, like the manager"), or
 # nothing at all between them in a list of keywords ("runner producer ad").
 _SIDE_BY_SIDE = re.compile(r"\b(?:and|or|nor|vs\.?|versus|like|unlike|than)\b|[,/&]|^\s*$", re.I)
-# What opens one noun phrase: role names right after it name one person ("a vet nurse").
-_ONE_NOUN_PHRASE = re.compile(
-    r"\b(?:a|an|the|my|our|your|their|his|her|each|every|this|that)\s+$", re.I
-)
 # Where a sentence turns from what one does to what another does: "X suggests; Y decides",
 # "X suggests one, but Y writes it".
 _CLAUSE_BREAK = re.compile(r"[;:]\s+|,?\s+(?:but|while|whereas|yet)\s+", re.I)
@@ -188,7 +184,7 @@ class Searcher:
         meant = vocabulary.corrections(content_words(asked_as)) if self.config.expand else {}
         question = respell(asked_as, meant)
         roles = self.index.roles
-        asked = _heads(question, roles.asked_about(question))
+        asked = roles.asked_about(question)
         compares = bool(_COMPARISON.search(question))
         who_and_who = bool(_WHO_AND_WHO.search(question))
         if not (compares or who_and_who or _side_by_side(question, asked)):
@@ -420,21 +416,6 @@ class Searcher:
         first = best - 1 if best > 0 and _ANAPHOR.match(texts[best]) else best
         spans = passage.sentences
         return passage.text[spans[first].start - passage.start : spans[best].end - passage.start]
-
-
-def _heads(question: str, mentions: Sequence[Mention]) -> list[Mention]:
-    """The mentions but those that only qualify the one right after them, in one noun phrase:
-    "can a vet nurse give ..." asks about a nurse, not a vet ("runner producer ad", with no
-    article before, lists three roles)."""
-    return [
-        a
-        for a, b in itertools.zip_longest(mentions, mentions[1:])
-        if not (
-            b is not None
-            and not question[a.end : b.start].strip()
-            and _ONE_NOUN_PHRASE.search(question[: a.start])
-        )
-    ]
 
 
 def _side_by_side(question: str, asked: Sequence[Mention]) -> bool:

@@ -70,6 +70,15 @@ def test_an_apostrophe_in_a_name_may_be_curly_or_left_out() -> None:
         assert roles_of(book, text) == ["Children's Librarian"], text
 
 
+def test_a_name_qualifying_the_next_in_one_noun_phrase_is_no_mention() -> None:
+    book = RoleBook.from_dict(
+        {"role": [{"name": "Veterinary Surgeon", "aliases": ["vet"]}, {"name": "Nurse"}]}
+    )
+    assert [m.role for m in book.mentions("The vet nurse books the ambulance.")] == ["Nurse"]
+    assert book.doers("The vet nurse books the ambulance.") == {"Nurse": True}
+    assert [m.role for m in book.mentions("vet nurse rota")] == ["Veterinary Surgeon", "Nurse"]
+
+
 def test_longest_alias_wins() -> None:
     book = RoleBook.load(CORPUS / "roles.toml")
     mentions = book.mentions("A Safe Product Manager leads.")
