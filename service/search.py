@@ -249,25 +249,22 @@ class Searcher:
 
     def _raw_parts(self, q: Query, v: _Vectors, sentences: np.ndarray) -> dict[str, np.ndarray]:
         """Each part's score for every passage; `sentences` are the question's sentence cosines."""
+        n = len(self.index.passages)
         if self.config.expand:
             terms = self.index.vocabulary.expand(q.tokens, q.words, v.words)
             for token in self._initialisms.spell_out(q.content, self.index.lexical.known):
                 terms.setdefault(token, INITIALISM_WEIGHT)
         else:
             terms = dict.fromkeys(q.tokens, 1.0)
+        sentence = np.full(n, -1.0, dtype=np.float32)
+        np.maximum.at(sentence, self._owner, sentences)
         return {
             "lexical": self.index.lexical.weighted_scores(terms),
             "dense": self._dense @ v.content,
-            "sentence": self._best_per_passage(sentences),
+            "sentence": sentence,
             "heading": self._headings @ v.full,
             "role": self._role_part(q),
         }
-
-    def _best_per_passage(self, sentences: np.ndarray) -> np.ndarray:
-        """The best of each passage's sentence cosines (-1 for a passage without sentences)."""
-        best = np.full(len(self.index.passages), -1.0, dtype=np.float32)
-        np.maximum.at(best, self._owner, sentences)
-        return best
 
     def _role_part(self, q: Query) -> np.ndarray:
         if not q.roles or q.comparison:
