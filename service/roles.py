@@ -225,12 +225,13 @@ class RoleBook:
         keywords with no article, names each)."""
         found: list[Mention] = []
         for m in self._pattern.finditer(text):
-            role, last = self._by_name[_norm(m.group(1))], found[-1] if found else None
+            role = self._by_name[_norm(m.group(1))]
+            last = found[-1] if found else None
             if (
                 last is not None
                 and last.role != role
                 and not text[last.end : m.start()].strip()
-                and _ONE_NOUN_PHRASE.search(text[: last.start])
+                and _ONE_NOUN_PHRASE.search(text, 0, last.start)
             ):
                 found[-1] = Mention(role, last.start, m.end())
             else:
