@@ -80,6 +80,8 @@ _SUBJECT_LEAD = re.compile(
 _JOINED_CLAUSE = re.compile(
     r"\b(?:and|but|so|then)\s+(?:(?:the|a|an|each|every|our|your)\s+)?$", re.I
 )
+# "... to the night auditor, who signs for it": the X does what its relative clause says.
+_RELATIVE_WHO = re.compile(r",\s+who\s+")
 _FINITE_VERB = re.compile(
     r"\s+(?:(?:also|then|always|usually|often|only|just|still|never)\s+)?"
     r"(?:can|will|must|should|may|might|does|did|is|are|was|were|has|had|[a-z]+s|[a-z]+ed)\b"
@@ -357,12 +359,14 @@ class RoleBook:
 
 def _leads(before: str, after: str) -> bool:
     """Whether a mention between `before` and `after` is who does what its clause says: its
-    subject, the agent of a passive ("written by the X"), or the subject of a clause joined by
-    "and" ("... and the kitman brings a clean shirt")."""
+    subject, the agent of a passive ("written by the X"), the subject of a clause joined by
+    "and" ("... and the kitman brings a clean shirt"), or of a relative clause of its own
+    ("handed to the night auditor, who signs for it")."""
     return bool(
         _SUBJECT_LEAD.search(before)
         or _BY.search(before)
         or (_JOINED_CLAUSE.search(before) and _FINITE_VERB.match(after))
+        or _RELATIVE_WHO.match(after)
     )
 
 
