@@ -198,6 +198,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
                 RoleOut(
                     name=r.name,
                     aliases=list(r.aliases),
+                    people=[n for n, role in s.index.roles.people.items() if role == r.name],
                     description=r.description,
                     passages=counts.get(r.name, 0),
                 )

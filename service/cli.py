@@ -101,6 +101,11 @@ def build_cmd(
     assert isinstance(about, dict)
     counts = ", ".join(f"{r} {n}" for r, n in about.items())
     err.print(f"passages about each role: {counts}", markup=False)
+    people = manifest.get("people") or {}
+    assert isinstance(people, dict)
+    if people:
+        named = ", ".join(f"{name} ({role})" for name, role in people.items())
+        err.print(f"people the documents name in a role: {named}", markup=False)
     for role in (r for r, n in about.items() if n == 0 and r not in (SHARED, NO_ROLE)):
         err.print(
             f"warning: no passage is about {role}: do the documents call it by a name its "

@@ -28,6 +28,7 @@ from service.documents import corpus_files, read_corpus
 from service.encoder import ENCODER_CONFIG, Encoder, dictionary
 from service.expansion import Vocabulary
 from service.lexical import LexicalIndex
+from service.people import people_in
 from service.roles import SHARED, RoleBook
 
 FORMAT_VERSION = 1
@@ -94,6 +95,12 @@ def heading_texts(passages: list[Passage], titles: dict[str, str | None]) -> lis
     return texts
 
 
+def corpus_roles(corpus: Path) -> RoleBook:
+    """The corpus's roles.toml, knowing also the people its documents name in each role."""
+    book = RoleBook.load(corpus / ROLES_FILE)
+    return book.with_people(people_in([d.text for d in read_corpus(corpus)], book))
+
+
 def make_passages(corpus: Path, roles: RoleBook) -> tuple[list[Passage], dict[str, str | None]]:
     """Chunk every document and attribute each passage, with its section as context."""
     passages: list[Passage] = []
@@ -140,8 +147,8 @@ def build(
     fingerprint = corpus_fingerprint(corpus)
     if not fingerprint["files"]:
         raise IndexRefused(f"the corpus folder {corpus} has no .txt or .md files")
-    roles = RoleBook.load(corpus / ROLES_FILE)
     progress("reading and chunking documents")
+    roles = corpus_roles(corpus)
     passages, titles = make_passages(corpus, roles)
     if not passages:
         raise IndexRefused(f"the documents in {corpus} have no body text to index")
@@ -179,6 +186,7 @@ def build(
             "corpus": fingerprint,
             "passages": len(passages),
             "about": role_counts(passages, roles),
+            "people": dict(roles.people),
             "sentences": len(sentence_texts),
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "builder": builder_fingerprint(),
@@ -258,7 +266,7 @@ def builder_fingerprint() -> str:
     chunked and attributed, and what is stored): `roleqa build --if-stale` builds again when
     it changes, though an index from older code still loads and serves."""
     digest = hashlib.sha256()
-    for name in ("documents", "chunking", "roles", "expansion", "lexical", "index"):
+    for name in ("documents", "chunking", "roles", "people", "expansion", "lexical", "index"):
         digest.update((Path(__file__).parent / f"{name}.py").read_bytes())
     return digest.hexdigest()[:16]
 
@@ -316,7 +324,7 @@ def load(path: Path, model_id: str, dim: int, check_stale: bool = True) -> Index
             _passage_from_dict(json.loads(line))
             for line in (version / "passages.jsonl").read_text(encoding="utf-8").splitlines()
         )
-        roles = RoleBook.load(version / ROLES_FILE)
+        roles = RoleBook.load(version / ROLES_FILE).with_people(_people(manifest))
         dense = faiss.read_index(str(version / "dense.faiss"))
         headings = faiss.read_index(str(version / "headings.faiss"))
         sentences = faiss.read_index(str(version / "sentences.faiss"))
@@ -338,6 +346,16 @@ def load(path: Path, model_id: str, dim: int, check_stale: bool = True) -> Index
     return Index(
         version, manifest, roles, passages, dense, headings, sentences, owner, lexical, vocabulary
     )
+
+
+def _people(manifest: dict[str, object]) -> dict[str, str]:
+    """The people the build found named in a role (none in an index from before it looked)."""
+    people = manifest.get("people", {})
+    if not isinstance(people, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in people.items()
+    ):
+        raise ValueError("its manifest's people are not a table of names to roles")
+    return people
 
 
 def _brief(exc: Exception) -> str:

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 SHARED = "shared"
@@ -149,6 +149,9 @@ class Attribution:
 @dataclass
 class RoleBook:
     roles: tuple[Role, ...]
+    # Names the documents give people in a role, to the role ("Helen Marsh", "Helen", "DM";
+    # see service/people.py): aliases of this corpus that roles.toml does not hold.
+    people: Mapping[str, str] = field(default_factory=dict)
     _pattern: re.Pattern[str] = field(init=False, repr=False)
     _by_name: dict[str, str] = field(init=False, repr=False)
 
@@ -164,8 +167,19 @@ class RoleBook:
         for role in self.roles:
             for alias in role.names:
                 self._by_name.setdefault(_norm(alias), role.name)
+        people = {
+            n: r for n, r in self.people.items() if r in names and _norm(n) not in self._by_name
+        }
+        self._by_name.update({_norm(n): r for n, r in people.items()})
+        # A person's one name ("Helen", "DM") counts as written; a full name or a nickname
+        # ("the guvnor") in any case.
+        as_written = {n for n in people if " " not in n and not n.islower()}
         # Longest alias first, so "Safe Product Manager" wins over "Product Manager".
-        aliases = sorted({a for r in self.roles for a in r.names}, key=len, reverse=True)
+        aliases = sorted(
+            {a for r in self.roles for a in r.names} | (people.keys() - as_written),
+            key=len,
+            reverse=True,
+        )
         named = "(?i:" + "|".join(_spelled(a) for a in aliases) + ")"
         # Initials of multi-word names ("PO", "PM") count too, in capitals only ("pm" is a time,
         # "pc" a computer, "ha" a laugh), and not after a figure ("5 PM").
@@ -176,7 +190,8 @@ class RoleBook:
             for alias in role.names:
                 if _initials(alias) in initials:
                     self._by_name.setdefault(_norm(_initials(alias)), role.name)
-        acronyms = "|".join(_spelled(a) for a in sorted(initials, key=len, reverse=True))
+        exact = initials | as_written
+        acronyms = "|".join(_spelled(a) for a in sorted(exact, key=len, reverse=True))
         either = f"{named}|(?<!\\d)(?<!\\d )(?:{acronyms})" if acronyms else named
         self._pattern = re.compile(rf"(?<![\w-])({either})(?:'?s|es|')?(?![\w-])")
 
@@ -212,6 +227,10 @@ class RoleBook:
                 for r in self.roles
             ]
         }
+
+    def with_people(self, people: Mapping[str, str]) -> RoleBook:
+        """This book, knowing also the people the documents name in each role."""
+        return replace(self, people={**self.people, **people})
 
     @property
     def names(self) -> list[str]:

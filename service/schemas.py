@@ -108,6 +108,10 @@ class AskBatchOut(BaseModel):
 class RoleOut(BaseModel):
     name: str
     aliases: list[str]
+    people: list[str] = Field(
+        description='names the documents give people in this role ("Helen Marsh", "Helen"), '
+        "which count as the role's names in this corpus"
+    )
     description: str
     passages: int
 

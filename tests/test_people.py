@@ -1,0 +1,130 @@
+"""The people documents name in a role become names of that role for their corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.api import create_app
+from service.encoder import Encoder
+from service.engine import Engine
+from service.index import build
+from service.people import people_in
+from service.roles import Role, RoleBook
+from service.settings import Settings
+
+SITE = RoleBook(
+    (
+        Role("Site Manager", ("SM",)),
+        Role("Foreman", ("general foreman",)),
+        Role("Health and Safety Advisor", ("HSA",)),
+        Role("Warehouse Lead"),
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Gary Lund is the general foreman.", {"Gary Lund": "Foreman", "Gary": "Foreman"}),
+        ("Dan Okafor is site manager here.", {"Dan Okafor": "Site Manager", "Dan": "Site Manager"}),
+        (
+            "Helen Marsh, our health and safety advisor, visits on Mondays.",
+            {"Helen Marsh": "Health and Safety Advisor", "Helen": "Health and Safety Advisor"},
+        ),
+        ("The foreman, Gary Lund, opens the site.", {"Gary Lund": "Foreman", "Gary": "Foreman"}),
+        ("- General Foreman, Gary Lund: 07700 900517", {"Gary Lund": "Foreman", "Gary": "Foreman"}),
+        ("- Gary Lund, Foreman: 07700 900517", {"Gary Lund": "Foreman", "Gary": "Foreman"}),
+        (
+            "Site Manager: Dan Okafor, ext. 21",
+            {"Dan Okafor": "Site Manager", "Dan": "Site Manager"},
+        ),
+        (
+            "Present: Dev Mistry (Warehouse Lead).",
+            {"Dev Mistry": "Warehouse Lead", "Dev": "Warehouse Lead"},
+        ),
+        ("ACTION: Warehouse Lead (DM) to get quotes.", {"DM": "Warehouse Lead"}),
+        ("Ask your foreman (the gaffer).", {"gaffer": "Foreman"}),
+        # a title is no first name
+        ("Dr Ann Hale is the site manager.", {"Ann Hale": "Site Manager", "Ann": "Site Manager"}),
+        ("Ms Achebe is the site manager.", {"Ms Achebe": "Site Manager"}),
+    ],
+)
+def test_a_person_named_in_a_role_is_known_by_name_and_first_name(
+    text: str, found: dict[str, str]
+) -> None:
+    assert people_in([text], SITE) == found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # capitalised words the text also writes in lower case are no name
+        "Sprint Planning and Daily Stand-ups, Site Managers and foremen meet daily.",
+        # a longer proper name, of a committee
+        "Proposals go to the Collections Development Panel, the site manager's board.",
+        # a place after a role, not labelled with a colon
+        "Owner: Site Manager, Kingsmead Road. Next review due March 2026.",
+        # a role's own name is not a person
+        "The Site Manager, Health and Safety Advisor, reviews it.",
+        # brackets holding a remark, not a name
+        "The foreman (optional) signs it.",
+    ],
+)
+def test_what_is_not_a_person_named_in_a_role(text: str) -> None:
+    assert people_in([text], SITE) == {}
+
+
+def test_a_name_given_to_two_roles_or_already_a_role_name_is_left_out() -> None:
+    texts = [
+        "Priya Nair is the site manager. Priya Shah is the foreman.",
+        "The HSA (SM) signs.",  # "SM" already names the site manager
+    ]
+    assert people_in(texts, SITE) == {"Priya Nair": "Site Manager", "Priya Shah": "Foreman"}
+
+
+def test_a_book_knowing_people_finds_them_as_written() -> None:
+    book = SITE.with_people({"Gary Lund": "Foreman", "Gary": "Foreman", "DM": "Warehouse Lead"})
+    assert [m.role for m in book.mentions("Ask gary lund, or Gary.")] == ["Foreman", "Foreman"]
+    assert [m.role for m in book.mentions("DM reported; dm is a typo.")] == ["Warehouse Lead"]
+    # a first name or initials in lower case are a word, not the person
+    assert book.mentions("gary said so") == []
+    assert book.doers("Gary opens the site at 07:00.") == {"Foreman": True}
+    assert book.canonical("Gary Lund") == "Foreman"
+
+
+def test_the_build_finds_the_people_and_the_index_keeps_them(
+    tmp_path: Path, encoder: Encoder, settings: Settings
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "roles.toml").write_text(
+        '[[role]]\nname = "Foreman"\n\n[[role]]\nname = "Site Manager"\n', encoding="utf-8"
+    )
+    (corpus / "handbook.md").write_text(
+        "# Site handbook\n\nGary Lund is the foreman. Dan Okafor is the site manager.\n\n"
+        "## Mornings\n\nGary opens the gate at 07:00 and holds the activity briefing.\n\n"
+        "## Permits\n\nDan signs every hot work permit before work starts.\n",
+        encoding="utf-8",
+    )
+    build(corpus, tmp_path / "index", encoder)
+    engine = Engine.open(tmp_path / "index", encoder=encoder)
+    index = engine.searcher.index
+    assert index.manifest["people"] == {
+        "Dan": "Site Manager",
+        "Dan Okafor": "Site Manager",
+        "Gary": "Foreman",
+        "Gary Lund": "Foreman",
+    }
+
+    def role_of(words: str) -> str | None:
+        return next(p.role for p in index.passages if words in p.text)
+
+    assert role_of("Gary opens") == "Foreman" and role_of("Dan signs") == "Site Manager"
+    # a question naming the person asks about the role
+    assert engine.search("when does Gary open the gate").answer_role == "Foreman"
+    with TestClient(create_app(settings, engine)) as client:
+        roles = {r["name"]: r["people"] for r in client.get("/roles").json()["roles"]}
+    assert roles == {"Foreman": ["Gary", "Gary Lund"], "Site Manager": ["Dan", "Dan Okafor"]}
