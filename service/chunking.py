@@ -19,6 +19,9 @@ _SENTENCE_END = re.compile(
     r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])|\n(?=\s*(?:[-*+•]|\d{1,3}[.)])\s)"
 )
 _ABBREVIATIONS = re.compile(r"\b(?:e\.g|i\.e|etc|vs|Mr|Mrs|Ms|Dr|St|No|Fig|approx|cf)\.$", re.I)
+# How a Q&A writes a question and its answer: "Q:", "Question (from a driver):", "A (Sarah):".
+_QUESTION = re.compile(r"(?:Q|Question)(?:\s*\([^)\n]{1,80}\))?:\s")
+_ANSWER = re.compile(r"(?:A|Answer)(?:\s*\([^)\n]{1,80}\))?:\s")
 # "1." opening a line numbers the step after it: not a sentence of its own.
 _STEP_NUMBER = re.compile(r"(?:^|\n)\s*\d{1,3}\.$")
 
@@ -100,8 +103,7 @@ def _merge_short(blocks: Sequence[Block], min_chars: int, max_chars: int) -> lis
             last is not None
             and last[-1].section == block.section
             and block.end - last[0].start <= max_chars
-            and (len(block.text) < min_chars or last[-1].end - last[0].start < min_chars)
-            and not _asks(block)  # a question opens its own entry (an FAQ's Q and A)
+            and _belongs(block, last, min_chars)
         ):
             last.append(block)
         else:
@@ -109,9 +111,22 @@ def _merge_short(blocks: Sequence[Block], min_chars: int, max_chars: int) -> lis
     return groups
 
 
+def _belongs(block: Block, group: list[Block], min_chars: int) -> bool:
+    """Whether `block` goes with the group before it: the answer to the question that ends it
+    ("Q: ..." and, a paragraph on, "A: ..."); or either is short, unless `block` is a question,
+    which opens an entry of its own (an FAQ's Q and A)."""
+    if _ANSWER.match(block.text) and _asks(group[-1]):
+        return True
+    short = len(block.text) < min_chars or group[-1].end - group[0].start < min_chars
+    return short and not _asks(block)
+
+
 def _asks(block: Block) -> bool:
+    """Whether a block is a question: it opens with one, or with "Q:" ("Q (driver):")."""
     first = next(iter(split_sentences(block.text)), None)
-    return first is not None and block.text[first.start : first.end].endswith("?")
+    return bool(_QUESTION.match(block.text)) or (
+        first is not None and block.text[first.start : first.end].endswith("?")
+    )
 
 
 def chunk_document(

@@ -33,6 +33,20 @@ def test_each_question_and_answer_of_an_faq_is_a_passage_of_its_own() -> None:
     ]
 
 
+def test_a_question_and_its_answer_a_paragraph_apart_are_one_passage() -> None:
+    """As a digest of staff questions writes them: long posts, "Q (who):" and "A (who):"; and
+    "Q:" opens an entry of its own, though its first sentence asks nothing."""
+    question = "Q (driver): The booking-on line was dead again on Tuesday morning. " * 3
+    answer = "A (Sarah, control): Ring the duty control manager on the mobile instead. " * 3
+    text = (
+        f"## Digest\n\n{question}\n\n{answer}\n\n## Injuries\n\nSee the physio first.\n\n"
+        "Q: I got hurt at work on Wednesday. Who do I tell?\nA: Text the physio.\n"
+    )
+    passages = chunk_document(parse_markdown("d.md", text))
+    assert [p.text.split(":")[0] for p in passages] == ["Q (driver)", "See the physio first.", "Q"]
+    assert passages[0].text.endswith("instead.")
+
+
 def test_a_long_paragraph_is_split_at_sentence_boundaries() -> None:
     sentence = "The clerk files every form in the right drawer before noon. "
     text = "## Clerk\n\n" + sentence * 40
