@@ -24,7 +24,7 @@ import faiss
 import numpy as np
 
 from service.chunking import Passage, Span, chunk_document
-from service.documents import corpus_files, read_corpus
+from service.documents import Document, corpus_files, read_corpus
 from service.encoder import ENCODER_CONFIG, Encoder, dictionary
 from service.expansion import Vocabulary
 from service.lexical import LexicalIndex
@@ -95,17 +95,19 @@ def heading_texts(passages: list[Passage], titles: dict[str, str | None]) -> lis
     return texts
 
 
-def corpus_roles(corpus: Path) -> RoleBook:
+def corpus_roles(corpus: Path, docs: Sequence[Document]) -> RoleBook:
     """The corpus's roles.toml, knowing also the people its documents name in each role."""
     book = RoleBook.load(corpus / ROLES_FILE)
-    return book.with_people(people_in([d.text for d in read_corpus(corpus)], book))
+    return book.with_people(people_in([d.text for d in docs], book))
 
 
-def make_passages(corpus: Path, roles: RoleBook) -> tuple[list[Passage], dict[str, str | None]]:
+def make_passages(
+    docs: Sequence[Document], roles: RoleBook
+) -> tuple[list[Passage], dict[str, str | None]]:
     """Chunk every document and attribute each passage, with its section as context."""
     passages: list[Passage] = []
     titles: dict[str, str | None] = {}
-    for doc in read_corpus(corpus):
+    for doc in docs:
         titles[doc.source] = doc.title
         chunks = chunk_document(doc)
         for p in chunks:
@@ -148,8 +150,9 @@ def build(
     if not fingerprint["files"]:
         raise IndexRefused(f"the corpus folder {corpus} has no .txt or .md files")
     progress("reading and chunking documents")
-    roles = corpus_roles(corpus)
-    passages, titles = make_passages(corpus, roles)
+    docs = read_corpus(corpus)
+    roles = corpus_roles(corpus, docs)
+    passages, titles = make_passages(docs, roles)
     if not passages:
         raise IndexRefused(f"the documents in {corpus} have no body text to index")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from service.documents import read_corpus
 from service.encoder import MODEL_ID, Encoder
 from service.engine import Engine
 from service.export import EXPORT_FORMAT
@@ -166,5 +167,5 @@ def test_a_role_no_passage_is_about_is_counted_as_none(tmp_path: Path) -> None:
     """So that `roleqa build` can warn of a role whose name the documents do not use."""
     (tmp_path / "guide.md").write_text("# Guide\n\nThe chef writes the menu.\n", encoding="utf-8")
     book = RoleBook.from_dict({"role": [{"name": "Chef"}, {"name": "Sommelier"}]})
-    passages, _ = make_passages(tmp_path, book)
+    passages, _ = make_passages(read_corpus(tmp_path), book)
     assert role_counts(passages, book) == {"Chef": 1, "Sommelier": 0, "shared": 0, "none": 0}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service.documents import parse_markdown
+from service.documents import parse_markdown, read_corpus
 from service.evaluation import locate_paragraphs
 from service.index import corpus_roles, make_passages
 from service.roles import SHARED, RoleBook
@@ -265,7 +265,8 @@ def test_a_text_naming_no_role_amid_several_is_shared_only_if_it_speaks_of_them_
 
 
 def test_every_bundled_passage_has_its_paragraphs_gold_role() -> None:
-    passages, _ = make_passages(CORPUS, corpus_roles(CORPUS))
+    docs = read_corpus(CORPUS)
+    passages, _ = make_passages(docs, corpus_roles(CORPUS, docs))
     text = (CORPUS / "safe-pm-vs-po.txt").read_text(encoding="utf-8")
     gold = locate_paragraphs(
         SHARED_DIR / "eval" / "paragraph_roles.jsonl", {"safe-pm-vs-po.txt": text}
@@ -280,7 +281,8 @@ def gold_and_given(name: str) -> list[tuple[str | None, str | None, str]]:
     """(gold role, given role, text) of each passage of a held-out corpus lying in paragraphs
     of one gold role."""
     folder = DATA / name
-    passages, _ = make_passages(folder, corpus_roles(folder))
+    docs = read_corpus(folder)
+    passages, _ = make_passages(docs, corpus_roles(folder, docs))
     texts = {p.source: (folder / p.source).read_text(encoding="utf-8") for p in passages}
     gold = locate_paragraphs(folder / "paragraph_roles.jsonl", texts)
     judged = []
