@@ -86,6 +86,16 @@ def test_missing_part_is_refused(index_dir: Path, tmp_path: Path) -> None:
         load(root, MODEL_ID, 384)
 
 
+def test_a_manifest_whose_people_are_not_names_to_roles_is_refused(
+    index_dir: Path, tmp_path: Path
+) -> None:
+    root = fresh_copy(index_dir, tmp_path)
+    manifest = read_manifest(resolve(root))
+    (resolve(root) / "manifest.json").write_text(json.dumps({**manifest, "people": ["Gary"]}))
+    with pytest.raises(IndexRefused, match="people are not a table of names to roles"):
+        load(root, MODEL_ID, 384)
+
+
 def test_index_of_another_model_is_refused(index_dir: Path) -> None:
     with pytest.raises(IndexRefused, match="built with model"):
         load(index_dir, "another/model", 384)
