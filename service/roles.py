@@ -102,6 +102,9 @@ _ONE_NOUN_PHRASE = re.compile(
 # A paragraph opening with the document's version: "Version 2.3, January 2025.", "Issue 7, March
 # 2024.", "Revision C, issued March 2024".
 _RECORD_OPENING = re.compile(r"\W*(?:version|issue|revision)\s+[\w.]+,", re.I)
+# What numbers a clause or times a log entry, opening its sentence: "11.4 Swimming teachers lead
+# ...", "(3) The DM ...", "08:40 Dan R: ...". The sentence's subject comes after it.
+_NUMBERED = re.compile(r"^\s*(?:\(?\d{1,3}(?:\.\d{1,3})*[.)]?|\d{1,2}:\d{2})\s+")
 # A question (or a heading) asking which role: "who", "whom", "whose".
 WHO = re.compile(r"\bwho(?:m|se)?\b", re.I)
 _COORDINATION = re.compile(r",?\s+(?:and|or|nor|&)\s+(?:(?:a|an|the)\s+)?", re.I)
@@ -443,7 +446,8 @@ def _without_record(text: str) -> str:
 
 
 def _sentences(text: str) -> list[str]:
-    return [s for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
+    """The sentences of `text`, each without the clause number or time it opens with."""
+    return [_NUMBERED.sub("", s) for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
 
 
 def _sets_the_scene(before: str) -> bool:

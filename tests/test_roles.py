@@ -142,6 +142,9 @@ def test_a_question_asks_about_the_roles_outside_its_scene_setting_clause() -> N
             {"Product Owner": True, "Scrum Master": False},
         ),
         ("The team asks the PO.", {}),
+        # a clause number or a log entry's time opens the sentence, not its subject
+        ("11.4 The Scrum Master runs the retro.", {"Scrum Master": True}),
+        ("08:40 The PO signs it off.", {"Product Owner": True}),
         # a relative clause of its own: who it is handed to does the signing
         ("The key is handed to the Scrum Master, who signs for it.", {"Scrum Master": True}),
         # "picked by the PO": no passive, only a qualifier of the subject
