@@ -63,7 +63,8 @@ _CONTRAST_OPENERS = re.compile(
 # The open clause at the end of a text, if it sets the scene ("who covers if the PO is ill").
 _SCENE = re.compile(rf"\b(?:{_SCENE_WORDS})\b[^,;:.?!]*$", re.I)
 _SUBJECT_LEAD = re.compile(
-    r"(?:^|[.;:!?]\s+|,\s+)"
+    # a sentence's start, after a list bullet or emphasis if any ("- The X ...", "**X**: ...")
+    r"(?:^\W*|[.;:!?]\s+|,\s+)"
     # a time or case set first: "On Thursday the X ...", "For a SEV1 the X ..."
     r"(?:(?:on|in|at|during|for|every|each)\s+(?:(?:a|an|the|each|every)\s+)?[\w-]+\s+)?"
     r"(?:(?:as|being|for|when|if|a|an|the|every|each|our|your|their|"

@@ -142,6 +142,9 @@ def test_a_question_asks_about_the_roles_outside_its_scene_setting_clause() -> N
             {"Product Owner": True, "Scrum Master": False},
         ),
         ("The team asks the PO.", {}),
+        # so may a list bullet or emphasis
+        ("- The Scrum Master runs the retro.", {"Scrum Master": True}),
+        ("**Product Owner**: orders the backlog.", {"Product Owner": True}),
         # a clause number or a log entry's time opens the sentence, not its subject
         ("11.4 The Scrum Master runs the retro.", {"Scrum Master": True}),
         ("08:40 The PO signs it off.", {"Product Owner": True}),
