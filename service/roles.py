@@ -4,10 +4,11 @@ A passage is *about* the role its section heading names and the role that is the
 its sentences, not a role it merely sets itself against ("Unlike the X, the Y ..."). Weights:
 
 - the nearest heading that names roles counts most, an outer one less, one naming several less;
-- a mention that opens a sentence or main clause, or is the agent of a passive ("is done by
-  the X"), counts more than one inside it, and most in a paragraph's first sentence; a
-  sentence opening with "They", "He" or "She" counts again for the role the one before opened
-  with;
+- a mention that opens a sentence or main clause (after any clause number, time, list bullet
+  or emphasis: "11.4 The X ...", "- **X**: ..."), is the agent of a passive ("is done by the
+  X") or has a relative clause of its own ("the X, who signs ...") counts more than one inside
+  it, and most in a paragraph's first sentence; a sentence opening with "They", "He" or "She"
+  counts again for the role the one before opened with;
 - a mention inside a leading contrast or scene-setting clause ("Unlike X, ...", "While X ...,
   ...", "When X is away, ...") barely counts, and such a heading passes on to the one around it;
 - a sentence that is the document's own record ("Owner: X. Version 4.2"), and a paragraph
@@ -17,6 +18,8 @@ its sentences, not a role it merely sets itself against ("Unlike the X, the Y ..
   roles it is shared only in the second case, and otherwise it is about none.
 
 When two roles weigh about the same, the passage is "shared"; when none is found, `None`.
+A role's names are those roles.toml gives and those the documents give the people in it
+("Gary", "DM": see service/people.py).
 """
 
 from __future__ import annotations
