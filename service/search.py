@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from service.amounts import asks_amount, states_amount
 from service.chunking import Passage
 from service.encoder import Encoder
 from service.expansion import INITIALISM_WEIGHT, Initialisms, content_words, respell
@@ -49,6 +50,10 @@ _COMPARISON = re.compile(
 # right answers rises through the bands and roughly matches them (`roleqa eval` shows it).
 CONFIDENCE_SLOPE = 5.0
 CONFIDENCE_LEAD = 0.1
+
+# A question for a sum of money that the leading passages name none of ("hourly rate for a
+# kitchen porter") counts this share of its evidence: only a close match is still an answer.
+UNSTATED_AMOUNT = 0.5
 
 # "Who owns the incident and who runs the postmortem?" asks for each role's part.
 _WHO_AND_WHO = re.compile(r"\bwho\b.+(?:\band|\bor|,)\s+who\b", re.I)
@@ -116,6 +121,7 @@ class Query:
     comparison: bool
     only_roles: bool  # the question is nothing but role names
     who: bool  # it asks which role: one it names is what the work is done to, or for
+    amount: bool  # it asks for a sum of money
 
 
 @dataclass(frozen=True)
@@ -145,6 +151,7 @@ class Searcher:
         self._unknown_idf = max(self._idf.values(), default=1.0)  # what a word it lacks weighs
         self._typical_idf = float(np.median(list(self._idf.values()) or [1.0]))
         self._initialisms = Initialisms.from_texts(p.text for p in index.passages)
+        self._states_amount = np.array([states_amount(p.text) for p in index.passages], dtype=bool)
         # The corpus's own words were embedded at build time: when by this very backend, their
         # vectors are the ones the encoder would give, so a question's known words cost nothing.
         record = index.manifest.get("encoder")
@@ -215,6 +222,7 @@ class Searcher:
             comparison,
             only_roles and bool(named),
             bool(WHO.search(question)),
+            asks_amount(question),
         )
 
     def search(self, question: str, top_k: int = 5, role: str | None = None) -> Answer:
@@ -338,7 +346,8 @@ class Searcher:
         The best sentence's cosine among the leading passages (`asked`: the content's cosine to
         every indexed sentence), blended with the share of the question's word weight that the
         corpus knows (unknown words weigh most). A question that is nothing but role names is
-        about the corpus by definition.
+        about the corpus by definition; one for a sum of money, where none of the leading
+        passages names one, counts `UNSTATED_AMOUNT` of this.
         """
         if q.only_roles:
             return 1.0
@@ -349,7 +358,10 @@ class Searcher:
             (float(asked[self._rows[i]].max()) for i in top if self._rows[i].size), default=-1.0
         )
         coverage = _coverage(q.tokens, self._idf, self._unknown_idf)
-        return 0.7 * max(sentence, 0.0) + 0.3 * coverage
+        evidence = 0.7 * max(sentence, 0.0) + 0.3 * coverage
+        if q.amount and not self._states_amount[top].any():
+            return UNSTATED_AMOUNT * evidence
+        return evidence
 
     def _confidence(self, evidence: float, fused: np.ndarray, order: list[int]) -> float:
         """A logistic of the evidence, lifted by the first passage's lead over the second.

@@ -16,7 +16,7 @@ from service.search import SearchConfig, Searcher, Weights
 def searcher_over(tmp_path: Path, encoder: Encoder, roles: Sequence[str], guide: str) -> Searcher:
     """A searcher over one Markdown guide with these roles, built for the test."""
     corpus = tmp_path / "corpus"
-    corpus.mkdir()
+    corpus.mkdir(parents=True)
     (corpus / "roles.toml").write_text("".join(f'[[role]]\nname = "{r}"\n' for r in roles))
     (corpus / "guide.md").write_text(guide)
     build(corpus, tmp_path / "index", encoder)
@@ -142,6 +142,34 @@ def test_out_of_scope_questions_get_no_answer_and_low_confidence(engine: Engine)
     for question in ["backlog", "who is the voice of the customer?", "SAFe PM"]:
         answer = engine.searcher.search(question)
         assert not answer.no_answer and answer.confidence > 0.5, question
+
+
+KITCHEN = (
+    "# Kitchen guide\n\n## Kitchen porter\n\n"
+    "The kitchen porter keeps the wash-up clear, runs the dishwasher and empties the bins after "
+    "each service, and logs the rinse temperature every hour. Porters work a rota of early and "
+    "late shifts set by the head chef, and are paid for the hours on their timesheet.{pay}\n\n"
+    "## Head chef\n\nThe head chef writes the menu, orders from suppliers and sets the rota.\n"
+)
+
+
+def test_a_question_for_a_sum_the_documents_never_name_has_no_answer(
+    tmp_path: Path, encoder: Encoder
+) -> None:
+    """A passage about kitchen porters is near in meaning, but without a sum it is no answer."""
+    question = "what is the hourly rate for a kitchen porter"
+    silent = searcher_over(tmp_path / "silent", encoder, ["Kitchen Porter"], KITCHEN.format(pay=""))
+    answer = silent.search(question, 1)
+    assert answer.no_answer and answer.confidence < 0.5
+    assert not silent.search("what does the kitchen porter do after service", 1).no_answer
+
+    paid = " Porters are paid £12.10 an hour."
+    stated = searcher_over(
+        tmp_path / "stated", encoder, ["Kitchen Porter"], KITCHEN.format(pay=paid)
+    )
+    answer = stated.search(question, 1)
+    assert not answer.no_answer
+    assert answer.hits[0].answer == paid.strip()
 
 
 def test_the_answer_is_a_sentence_of_the_passage_that_fits(engine: Engine) -> None:
