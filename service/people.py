@@ -6,7 +6,8 @@ cannot know these names; the documents say them in a few set ways:
 
 - "Gary Lund is the general foreman", "Priya Nair, our research technician, ...";
 - "The lab manager, Helen Marsh, ...", "Head Coach: Gary Pennock, 07700 ...";
-- "Priya Raman (1st AD)", "Warehouse Lead (DM)", "your WC (the guvnor)".
+- "Priya Raman (1st AD)", "Warehouse Lead (DM)", "your WC (the guvnor)";
+- a who's who: "**Dental nurses**: Jade (lead nurse), Aisha, and Connor".
 
 A person is then known by the full name and by the first name alone; a name the documents give
 to two roles, or that roles.toml already gives, is left out.
@@ -14,34 +15,51 @@ to two roles, or that roles.toml already gives, is left out.
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterator, Sequence
 
 from service.roles import RoleBook
 
-# Two capitalised words: a first name and a surname ("Priya Nair", "Siobhan O'Kelly").
+# Two capitalised words: a first name and a surname ("Priya Nair", "Siobhan O'Kelly", "Dr Mehta").
 _NAME = r"[A-Z][a-z]+ [A-Z][\w'’-]*[a-z]"
+# Anyone: a full name, or a first name alone ("Karen"), where the form leaves no doubt.
+_PERSON = rf"\b(?:{_NAME}|[A-Z][a-z]+)"
 # What may stand in brackets after a role: a name, initials, or a nickname after "the".
 _IN_BRACKETS = re.compile(rf"\s*\(\s*(?:the\s+([a-z][a-z'-]+)|({_NAME})|([A-Z]{{2,4}}))\s*\)")
-# A name saying who holds the role after it: "Gary Lund is the", "Sam Okafor is head",
-# "Priya Nair, our".
+# A name saying who holds the role after it: "Gary Lund is the", "Sam Okafor is head", "Priya
+# Nair, our". Never a first name alone: "Housekeeping is the foreman's obsession".
 _NAME_IS = re.compile(
     rf"({_NAME})(?:\s+(?:is|was)\s+(?:(?:the|our|your|their|a|an)\s+)?|"
     r"\s*,\s+(?:the|our|your|their|a|an)\s+)(?:[a-z]+\s+)?$"
 )
-# A name labelled with the role after it: "Priya Raman (1st AD)", "Helen Marsh, Lab Manager:",
-# "Daniel Mensah, night auditor, at 06:40".
-_NAME_LABELLED = re.compile(rf"({_NAME})\s*(?:\(|,)\s*$")
-_LABEL_END = re.compile(r"\s*[),:]")
-# A role labelled with the name after it: "Head Coach: Gary Pennock,", "General Foreman, Gary
-# Lund: 07700 ...", "the lab manager, Helen Marsh, keeps ...".
-_NAME_AFTER = re.compile(rf":\s+({_NAME})(?=\s*[,;.)]|\s*$)|,\s+({_NAME})(?=\s*[,:])", re.M)
+# A name labelled with the role after it: "Priya Raman (1st AD)", "Jade (lead nurse)", "Helen
+# Marsh, Lab Manager:", "Karen Holt, Practice Manager.", "Daniel Mensah, night auditor, at 06:40".
+_NAME_LABELLED = re.compile(rf"(?:({_NAME})\s*(?:\(|,)|({_PERSON})\s*\()\s*$")
+_LABEL_END = re.compile(r"\s*[),:.]")
+# A role labelled with the names after it, in a list or a who's who: "Head Coach: Gary Pennock,",
+# "**Dental nurses**: Jade (lead nurse), Aisha, and Connor, who's ...", "Practice manager: Karen.".
+_BRACKETED = r"(?:\s*\([^)]*\))?"
+_LISTED = re.compile(
+    rf"[*_]*\s*:\s+({_PERSON}{_BRACKETED}"
+    rf"(?:(?:\s*,\s*(?:and\s+)?|\s+(?:and|&)\s+){_PERSON}{_BRACKETED})*)(?=\s*(?:[,;.)]|$))",
+    re.M,
+)
+# ... where the label is the role, not a longer title ending in one of its names ("Stadium
+# manager: Phil Carver" for a head coach called "the manager"): only markup, punctuation or an
+# article may come before it on its line.
+_LABEL_START = re.compile(r"(?:^|[.;:!?(|]|\b(?:the|our|your|their|a|an))[\s*_#>•-]*$", re.M)
+# A role with a name set beside it: "General Foreman, Gary Lund: 07700 ...", "the lab manager,
+# Helen Marsh, keeps ...".
+_NAME_APPOSED = re.compile(rf",\s+({_NAME})(?=\s*[,:])")
 # A capitalised word right before a would-be name makes it part of a longer one ("the Collections
 # Development Panel"), unless it is a title ("Dr Priya Nandra").
 _CAPITALISED_BEFORE = re.compile(r"([A-Z][\w'’-]*) $")
 _TITLES = frozenset(
     {"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Professor", "Sir", "Dame", "Sister"}
 )
+# Capitalised words a list may hold that are never names: "Receptionist: Tuesdays."
+_CALENDAR = frozenset([*calendar.day_name, *calendar.month_name[1:]])
 _REACH = 80  # how far back a name, or the word before it, is looked for
 
 
@@ -78,8 +96,13 @@ def _names_at(text: str, start: int, end: int) -> Iterator[str]:
         _LABEL_END.match(text, end) and _NAME_LABELLED.search(text, reach, start)
     )
     if before:
+        name = before[1] or before[2]
         word = _CAPITALISED_BEFORE.search(text, max(before.start() - _REACH, 0), before.start())
         if word is None or word[1] in _TITLES:
-            yield before[1]
-    if after := _NAME_AFTER.match(text, end):
-        yield after[1] or after[2]
+            yield name
+    if (listed := _LISTED.match(text, end)) and _LABEL_START.search(text, reach, start):
+        for name in re.findall(_PERSON, re.sub(r"\([^)]*\)", "", listed[1])):
+            if name.removesuffix("s") not in _CALENDAR:
+                yield name
+    if apposed := _NAME_APPOSED.match(text, end):
+        yield apposed[1]

@@ -50,6 +50,21 @@ SITE = RoleBook(
         # a title is no first name
         ("Dr Ann Hale is the site manager.", {"Ann Hale": "Site Manager", "Ann": "Site Manager"}),
         ("Ms Achebe is the site manager.", {"Ms Achebe": "Site Manager"}),
+        # a who's who, a page owner, a list of actions
+        (
+            "- **Site managers**: Dan (north gate), Sue, and Ali, who's new.",
+            {"Dan": "Site Manager", "Sue": "Site Manager", "Ali": "Site Manager"},
+        ),
+        (
+            "- Foreman: Dr Mehta and Dr Hale (nights).",
+            {"Dr Mehta": "Foreman", "Dr Hale": "Foreman"},
+        ),
+        ("Site manager: Karen. Everyone calls her Kaz.", {"Karen": "Site Manager"}),
+        (
+            "Owner: Dan Okafor, Site Manager. Next review May.",
+            {"Dan Okafor": "Site Manager", "Dan": "Site Manager"},
+        ),
+        ("- Sue and Dan (site managers): brief the gangs.", {"Dan": "Site Manager"}),
     ],
 )
 def test_a_person_named_in_a_role_is_known_by_name_and_first_name(
@@ -71,6 +86,11 @@ def test_a_person_named_in_a_role_is_known_by_name_and_first_name(
         "The Site Manager, Health and Safety Advisor, reviews it.",
         # brackets holding a remark, not a name
         "The foreman (optional) signs it.",
+        # a longer title ending in a role's name labels no one of that role
+        "- Deputy foreman: Phil Carver, 07700 900301",
+        # days are no names, and a first name alone needs a label
+        "Site Manager: Tuesdays. Warehouse Lead: Mondays and Fridays.",
+        "Housekeeping is the foreman's obsession. Finally, the foreman signs.",
     ],
 )
 def test_what_is_not_a_person_named_in_a_role(text: str) -> None:
