@@ -93,10 +93,13 @@ _FINITE_VERB = re.compile(
 # A document's own record: who owns, reviewed or approved it, its version, its next review.
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
 _DOCUMENT_CONTROL = re.compile(
-    r"^\W*owner:|\b(?:version \d|issue \d|document (?:owner|control)|next review|last updated|"
+    r"^\W*(?:[a-z]+\s+)?owner:|"
+    r"\b(?:version \d|issue \d|document (?:owner|control)|next review|last updated|"
     rf"(?:reviewed|approved|issued)\b[^.]*\b{_MONTH},? (?:19|20)\d\d\b)",
     re.I,
 )
+# A message's own record: its sender, recipients, date and subject.
+_MESSAGE_HEADER = re.compile(r"^(?:from|sent|date|to|cc|bcc|subject):.*$", re.I | re.M)
 _APOSTROPHE = re.compile(r"['’]")  # straight, or curly as word processors write it
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 # What opens one noun phrase: role names right after it name one person ("a vet nurse").
@@ -445,8 +448,10 @@ def _word_pattern(word: str, following: str) -> str:
 def _without_record(text: str) -> str:
     """`text` without its paragraphs that open with the document's own record: "Version 2.3,
     January 2025. Written by the practice manager. Please read it in your first week." is
-    about the document, every sentence of it."""
-    return "\n\n".join(p for p in _PARAGRAPH_BREAK.split(text) if not _RECORD_OPENING.match(p))
+    about the document, every sentence of it. Nor is an email's "From: Daniel Okafor" about
+    the sender."""
+    paragraphs = _PARAGRAPH_BREAK.split(_MESSAGE_HEADER.sub("", text))
+    return "\n\n".join(p for p in paragraphs if not _RECORD_OPENING.match(p))
 
 
 def _sentences(text: str) -> list[str]:

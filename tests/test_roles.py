@@ -247,6 +247,17 @@ def test_a_documents_own_record_is_about_no_role() -> None:
     )
 
 
+def test_a_messages_header_and_a_pages_owner_are_record() -> None:
+    header = (
+        "From: Sam Reid, Scrum Master\nSent: Friday 7 March 2025 16:02\nSubject: Release notes\n\n"
+    )
+    assert SCRUM.attribute(f"{header}Hi all,\nThe release went out on Tuesday.").role is None
+    assert SCRUM.attribute(f"{header}Hi all,\nThe PO signed the release off.").role == (
+        "Product Owner"
+    )
+    assert SCRUM.attribute("Page owner: Scrum Master. Keep it short.").role is None
+
+
 def test_a_paragraph_opening_with_the_documents_version_is_all_record() -> None:
     record = (
         "Version 2.3, January 2025. Written by the Product Owner with the team. Copies are in "
@@ -340,6 +351,11 @@ def test_a_markdown_corpus_with_four_roles_gets_its_gold_roles() -> None:
         "teaching",
         "mountainrescue",
         "bankbranch",
+        "carehome",
+        "estateagency",
+        "brewery",
+        "housing",
+        "dental",
     ],
 )
 def test_most_passages_of_the_other_held_out_corpora_get_their_gold_role(name: str) -> None:
