@@ -49,6 +49,16 @@ _LISTED = re.compile(
 # manager: Phil Carver" for a head coach called "the manager"): only markup, punctuation or an
 # article may come before it on its line.
 _LABEL_START = re.compile(r"(?:^|[.;:!?(|]|\b(?:the|our|your|their|a|an))[\s*_#>•-]*$", re.M)
+# Names labelled with the role after them, opening a list item of a who's who: "- **Priya**: our
+# regular pharmacist, Monday to Friday", "**Megan, Josh and Sadia**: dispensers, on the counter".
+# The role ends the label ("Tom: the dispenser should ..." is a message, not a label).
+_NAMES = rf"{_PERSON}(?:(?:\s*,\s*(?:and\s+)?|\s+(?:and|&)\s+){_PERSON})*"
+_WHO_IS = re.compile(
+    rf"^\s*(?:[-*•]\s+(?:\*\*|__)?|\*\*|__)({_NAMES})[*_]*\s*:[*_]*\s+"
+    r"(?:(?:our|the|your|a|an)\s+)?(?:[\w-]+\s+){0,2}$",
+    re.M,
+)
+_WHO_IS_END = re.compile(r"\s*(?:[,;.(]|\s(?:and|&|-|\u2013|\u2014)\s|$)", re.M)
 # A role with a name set beside it: "General Foreman, Gary Lund: 07700 ...", "the lab manager,
 # Helen Marsh, keeps ...".
 _NAME_APPOSED = re.compile(rf",\s+({_NAME})(?=\s*[,:])")
@@ -60,6 +70,7 @@ _TITLES = frozenset(
 )
 # Capitalised words a list may hold that are never names: "Receptionist: Tuesdays."
 _CALENDAR = frozenset([*calendar.day_name, *calendar.month_name[1:]])
+_ADDRESS = re.compile(r"\S+@\S+|\w+://\S+")
 _REACH = 80  # how far back a name, or the word before it, is looked for
 
 
@@ -67,8 +78,8 @@ def people_in(texts: Sequence[str], book: RoleBook) -> dict[str, str]:
     """Each name the texts give someone in a role (full names, first names, initials and
     nicknames), to that role."""
     # A word the texts also write in lower case is a common word, not a name ("Development
-    # Panel", "Release Trains").
-    common = {w for t in texts for w in re.findall(r"\b[a-z][a-z'-]*\b", t)}
+    # Panel", "Release Trains"); an address is not writing ("gareth.lloyd@...").
+    common = {w for t in texts for w in re.findall(r"\b[a-z][a-z'-]*\b", _ADDRESS.sub(" ", t))}
     named: dict[str, set[str]] = {}
     for text in texts:
         for m in book.mentions(text):
@@ -100,8 +111,13 @@ def _names_at(text: str, start: int, end: int) -> Iterator[str]:
         word = _CAPITALISED_BEFORE.search(text, max(before.start() - _REACH, 0), before.start())
         if word is None or word[1] in _TITLES:
             yield name
+    labels = []
     if (listed := _LISTED.match(text, end)) and _LABEL_START.search(text, reach, start):
-        for name in re.findall(_PERSON, re.sub(r"\([^)]*\)", "", listed[1])):
+        labels.append(re.sub(r"\([^)]*\)", "", listed[1]))
+    if (who := _WHO_IS.search(text, reach, start)) and _WHO_IS_END.match(text, end):
+        labels.append(who[1])
+    for label in labels:
+        for name in re.findall(_PERSON, label):
             if name.removesuffix("s") not in _CALENDAR:
                 yield name
     if apposed := _NAME_APPOSED.match(text, end):

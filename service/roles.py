@@ -100,6 +100,8 @@ _DOCUMENT_CONTROL = re.compile(
 )
 # A message's own record: its sender, recipients, date and subject.
 _MESSAGE_HEADER = re.compile(r"^(?:from|sent|date|to|cc|bcc|subject):.*$", re.I | re.M)
+# What ends a speaker's label: "**Priya:**", "Gareth (PM):".
+_SPEAKER_LABEL_END = re.compile(r"[*_]*\s*(?:\([^)]*\)\s*)?:")
 _APOSTROPHE = re.compile(r"['’]")  # straight, or curly as word processors write it
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 # What opens one noun phrase: role names right after it name one person ("a vet nurse").
@@ -164,6 +166,7 @@ class RoleBook:
     people: Mapping[str, str] = field(default_factory=dict)
     _pattern: re.Pattern[str] = field(init=False, repr=False)
     _by_name: dict[str, str] = field(init=False, repr=False)
+    _people: set[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.roles:
@@ -181,6 +184,7 @@ class RoleBook:
             n: r for n, r in self.people.items() if r in names and _norm(n) not in self._by_name
         }
         self._by_name.update({_norm(n): r for n, r in people.items()})
+        self._people = {_norm(n) for n in people}
         # A person's one name ("Helen", "DM") counts as written; a full name or a nickname
         # ("the guvnor") in any case.
         as_written = {n for n in people if " " not in n and not n.islower()}
@@ -295,6 +299,8 @@ class RoleBook:
             previous: tuple[int, float] | None = None  # end and weight of the last mention
             leading: set[str] = set()
             for m in self.mentions(sentence):
+                if self._speaks(sentence, m):
+                    continue  # "**Priya:** One pack per customer": what is said, not who says it
                 if previous and _COORDINATION.fullmatch(sentence[previous[0] : m.start]):
                     w = previous[1]  # "the X and the Y": coordinated mentions weigh alike
                 elif m.start < contrast_end:
@@ -313,6 +319,14 @@ class RoleBook:
                 weights[next(iter(subjects))] += SUBJECT_WEIGHT
             subjects = leading
         return weights
+
+    def _speaks(self, sentence: str, m: Mention) -> bool:
+        """Whether `m` is a person's name labelling what they say, as in a chat or minutes."""
+        return (
+            _norm(sentence[m.start : m.end]) in self._people
+            and not sentence[: m.start].strip("*_>#-• \n")
+            and bool(_SPEAKER_LABEL_END.match(sentence, m.end))
+        )
 
     def doers(self, text: str) -> dict[str, bool]:
         """The roles `text` says do something (True) or do not (False, "X does not ..."): those

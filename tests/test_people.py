@@ -65,6 +65,20 @@ SITE = RoleBook(
             {"Dan Okafor": "Site Manager", "Dan": "Site Manager"},
         ),
         ("- Sue and Dan (site managers): brief the gangs.", {"Dan": "Site Manager"}),
+        (
+            "- **Sue**: our regular site manager, Monday to Friday\n"
+            "- **Gary and Tom**: health and safety advisors, on the north gate",
+            {
+                "Sue": "Site Manager",
+                "Gary": "Health and Safety Advisor",
+                "Tom": "Health and Safety Advisor",
+            },
+        ),
+        # an email address is no lower-case use of a name
+        (
+            "Owner: Gary Lund, Foreman, gary.lund@example.org",
+            {"Gary Lund": "Foreman", "Gary": "Foreman"},
+        ),
     ],
 )
 def test_a_person_named_in_a_role_is_known_by_name_and_first_name(
@@ -91,6 +105,8 @@ def test_a_person_named_in_a_role_is_known_by_name_and_first_name(
         # days are no names, and a first name alone needs a label
         "Site Manager: Tuesdays. Warehouse Lead: Mondays and Fridays.",
         "Housekeeping is the foreman's obsession. Finally, the foreman signs.",
+        # a message in a chat, not a label
+        "**Tom:** the foreman should sign it first.",
     ],
 )
 def test_what_is_not_a_person_named_in_a_role(text: str) -> None:

@@ -258,6 +258,14 @@ def test_a_messages_header_and_a_pages_owner_are_record() -> None:
     assert SCRUM.attribute("Page owner: Scrum Master. Keep it short.").role is None
 
 
+def test_who_speaks_in_a_chat_is_not_what_the_message_is_about() -> None:
+    book = SCRUM.with_people({"Priya": "Product Owner", "Sam": "Scrum Master"})
+    chat = "**Sam:** Can we move the review?\n\n**Priya:** Yes, to Friday at ten."
+    assert book.attribute(chat).role is None
+    assert book.attribute("**Sam:** Priya orders the backlog.").role == "Product Owner"
+    assert book.attribute("Sam facilitates the daily scrum.").role == "Scrum Master"
+
+
 def test_a_paragraph_opening_with_the_documents_version_is_all_record() -> None:
     record = (
         "Version 2.3, January 2025. Written by the Product Owner with the team. Copies are in "
@@ -356,6 +364,7 @@ def test_a_markdown_corpus_with_four_roles_gets_its_gold_roles() -> None:
         "brewery",
         "housing",
         "dental",
+        "pharmacy",
     ],
 )
 def test_most_passages_of_the_other_held_out_corpora_get_their_gold_role(name: str) -> None:
