@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 # Asks how much something costs or pays: "how much is/does ...", a salary or wage, a rate of
-# pay or charge, a price, a cost. "Who prices ...?" asks for a role instead.
+# pay or charge, a price, a cost.
 _ASKS = re.compile(
     r"\bhow much (?:is|are|does|do|did|will|would|should|can)\b"
     r"|\b(?:salary|salaries|wages?|prices?|costs?)\b"
@@ -19,7 +19,6 @@ _ASKS = re.compile(
     r"|\brates? of pay\b",
     re.I,
 )
-_WHO = re.compile(r"\bwho(?:'?s|m|se)?\b", re.I)
 
 # A sum, or what stands for one ("time and a half", "free of charge", "unpaid").
 _STATES = re.compile(
@@ -33,8 +32,9 @@ _STATES = re.compile(
 
 
 def asks_amount(question: str) -> bool:
-    """Whether `question` asks for a sum of money."""
-    return bool(_ASKS.search(question)) and not _WHO.search(question)
+    """Whether `question` asks for a sum of money ("who prices ...?" asks for a role: the
+    caller knows a "who" question when it sees one)."""
+    return bool(_ASKS.search(question))
 
 
 def states_amount(text: str) -> bool:

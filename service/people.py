@@ -40,9 +40,16 @@ _LABEL_END = re.compile(r"\s*[),:.]")
 # A role labelled with the names after it, in a list or a who's who: "Head Coach: Gary Pennock,",
 # "**Dental nurses**: Jade (lead nurse), Aisha, and Connor, who's ...", "Practice manager: Karen.".
 _BRACKETED = r"(?:\s*\([^)]*\))?"
+_JOINED = r"(?:\s*,\s*(?:and\s+)?|\s+(?:and|&)\s+)"  # ", ", ", and ", " and ", " & "
+
+
+def _listed(item: str) -> str:
+    """A pattern for one or more `item`s, listed: "Jade, Aisha, and Connor"."""
+    return rf"{item}(?:{_JOINED}{item})*"
+
+
 _LISTED = re.compile(
-    rf"[*_]*\s*:\s+({_PERSON}{_BRACKETED}"
-    rf"(?:(?:\s*,\s*(?:and\s+)?|\s+(?:and|&)\s+){_PERSON}{_BRACKETED})*)(?=\s*(?:[,;.)]|$))",
+    rf"[*_]*\s*:\s+({_listed(_PERSON + _BRACKETED)})(?=\s*(?:[,;.)]|$))",
     re.M,
 )
 # ... where the label is the role, not a longer title ending in one of its names ("Stadium
@@ -52,9 +59,8 @@ _LABEL_START = re.compile(r"(?:^|[.;:!?(|]|\b(?:the|our|your|their|a|an))[\s*_#>
 # Names labelled with the role after them, opening a list item of a who's who: "- **Priya**: our
 # regular pharmacist, Monday to Friday", "**Megan, Josh and Sadia**: dispensers, on the counter".
 # The role ends the label ("Tom: the dispenser should ..." is a message, not a label).
-_NAMES = rf"{_PERSON}(?:(?:\s*,\s*(?:and\s+)?|\s+(?:and|&)\s+){_PERSON})*"
 _WHO_IS = re.compile(
-    rf"^\s*(?:[-*•]\s+(?:\*\*|__)?|\*\*|__)({_NAMES})[*_]*\s*:[*_]*\s+"
+    rf"^\s*(?:[-*•]\s+(?:\*\*|__)?|\*\*|__)({_listed(_PERSON)})[*_]*\s*:[*_]*\s+"
     r"(?:(?:our|the|your|a|an)\s+)?(?:[\w-]+\s+){0,2}$",
     re.M,
 )

@@ -212,6 +212,7 @@ class Searcher:
         only_roles = not content_words(content)
         if only_roles:
             content = question  # "product owner" alone: match the role's own words
+        who = bool(WHO.search(question))
         return Query(
             asked_as,
             question,
@@ -221,8 +222,8 @@ class Searcher:
             named,
             comparison,
             only_roles and bool(named),
-            bool(WHO.search(question)),
-            asks_amount(question),
+            who,
+            asks_amount(question) and not who,  # "who prices change requests?" asks for a role
         )
 
     def search(self, question: str, top_k: int = 5, role: str | None = None) -> Answer:

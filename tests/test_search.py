@@ -153,6 +153,11 @@ KITCHEN = (
 )
 
 
+def test_a_who_question_asks_for_a_role_not_a_sum(engine: Engine) -> None:
+    assert engine.searcher.parse("what does the training cost").amount
+    assert not engine.searcher.parse("who prices the training").amount
+
+
 def test_a_question_for_a_sum_the_documents_never_name_has_no_answer(
     tmp_path: Path, encoder: Encoder
 ) -> None:
