@@ -473,6 +473,13 @@ def _sentences(text: str) -> list[str]:
     return [_NUMBERED.sub("", s) for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
 
 
+def without_scene(text: str) -> str:
+    """`text` without the scene-setting clause it ends with: "who phones 999 if a patient
+    collapses" asks who phones 999."""
+    clause = _SCENE.search(text)
+    return text[: clause.start()] if clause and text[: clause.start()].strip() else text
+
+
 def _sets_the_scene(before: str) -> bool:
     """Whether a mention after `before` is inside a scene-setting clause that follows the
     start of the text ("When should the PO ..." asks about the PO: that "when" asks)."""

@@ -37,7 +37,7 @@ from service.encoder import Encoder
 from service.expansion import INITIALISM_WEIGHT, Initialisms, content_words, respell
 from service.index import Index
 from service.lexical import tokenize
-from service.roles import SHARED, WHO, Mention
+from service.roles import SHARED, WHO, Mention, without_scene
 
 # Words that make a question a comparison of roles: general English, not corpus words.
 _COMPARISON = re.compile(
@@ -121,6 +121,9 @@ class Query:
     comparison: bool
     only_roles: bool  # the question is nothing but role names
     who: bool  # it asks which role: one it names is what the work is done to, or for
+    # The tokens of what it asks done: a "who" question's without its scene-setting clause
+    # ("who phones 999 | if a patient collapses"), which says when, not what.
+    doing: tuple[str, ...]
     amount: bool  # it asks for a sum of money
 
 
@@ -213,16 +216,18 @@ class Searcher:
         if only_roles:
             content = question  # "product owner" alone: match the role's own words
         who = bool(WHO.search(question))
+        tokens = tuple(tokenize([content])[0])
         return Query(
             asked_as,
             question,
             content,
             tuple(content_words(content)),
-            tuple(tokenize([content])[0]),
+            tokens,
             named,
             comparison,
             only_roles and bool(named),
             who,
+            tuple(tokenize([without_scene(content)])[0]) if who else tokens,
             asks_amount(question) and not who,  # "who prices change requests?" asks for a role
         )
 
@@ -400,7 +405,7 @@ class Searcher:
         question: "A reporter can suggest one, but the headline is written by the copy editor";
         "the SRE does not approve releases; the freeze belongs to the SRE" denies no freeze."""
         clauses = _CLAUSE_BREAK.split(answer)
-        asked = set(q.tokens)
+        asked = set(q.doing)
         words = tokenize(clauses)
         best = max(range(len(clauses)), key=lambda i: len(asked.intersection(words[i])))
         return self.index.roles.doers(clauses[best])
@@ -413,7 +418,7 @@ class Searcher:
         texts = passage.sentence_texts()
         if rows.size == 0 or not texts:
             return passage.text
-        words = set(q.tokens)
+        words = set(q.doing)
         overlap = np.array(
             [len(words & t) / (len(words) or 1) for t in self._sentence_words[i]], dtype=np.float32
         )

@@ -216,6 +216,23 @@ def test_a_sentence_naming_the_role_asked_about_matches_better(
         assert sentence[role.title()] == max(sentence.values()), (role, sentence)
 
 
+def test_a_who_question_is_answered_on_what_it_asks_done_not_when(
+    tmp_path: Path, encoder: Encoder
+) -> None:
+    """ "If a patient collapses" says when; "who phones 999" is what is asked."""
+    searcher = searcher_over(
+        tmp_path,
+        encoder,
+        ["Dentist", "Dental Nurse", "Receptionist"],
+        "# Emergencies\n\nIf a patient collapses in the surgery, the dentist leads the response "
+        "and the dental nurse brings the oxygen and the emergency kit. The receptionist calls "
+        "999, gives the practice address and waits at the front door for the ambulance.\n",
+    )
+    answer = searcher.search("who phones 999 if a patient collapses", 1)
+    assert answer.hits[0].answer.startswith("The receptionist calls 999")
+    assert answer.answer_role == "Receptionist"
+
+
 def test_bm25_counts_for_little_when_the_corpus_lacks_most_of_the_question(
     tmp_path: Path, encoder: Encoder
 ) -> None:
