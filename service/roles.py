@@ -90,10 +90,13 @@ _FINITE_VERB = re.compile(
     r"\s+(?:(?:also|then|always|usually|often|only|just|still|never)\s+)?"
     r"(?:can|will|must|should|may|might|does|did|is|are|was|were|has|had|[a-z]+s|[a-z]+ed)\b"
 )
-# A document's own record: who owns, reviewed or approved it, its version, its next review.
+# A document's own record: who owns, wrote, reviewed or approved it, its version, its next
+# review ("Report by Karen Holt, DM early", "Typed up from the handover book by the senior").
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
 _DOCUMENT_CONTROL = re.compile(
     r"^\W*(?:[a-z]+\s+)?owner:|"
+    r"^\W*(?:written|typed(?: up)?|compiled|copied|collated|put together|tidied up|report|"
+    r"notes|minutes|debrief)(?:\s+(?:from|into|onto|in|on|for|at)(?:\s+[\w-]+){0,3}?)?\s+by\b|"
     r"\b(?:version \d|issue \d|document (?:owner|control)|next review|last updated|"
     rf"(?:reviewed|approved|issued)\b[^.]*\b{_MONTH},? (?:19|20)\d\d\b)",
     re.I,

@@ -247,6 +247,19 @@ def test_a_documents_own_record_is_about_no_role() -> None:
     )
 
 
+def test_who_wrote_or_typed_up_the_document_is_record() -> None:
+    for record in [
+        "Report by Sam Reid, Scrum Master, 0430-1300.",
+        "Typed up from the whiteboard by the Scrum Master after each review.",
+        "Copied into one file by the Product Owner from the sprint emails.",
+    ]:
+        assert SCRUM.attribute(record).role is None, record
+    # "Written" as a word of the text, not the record's
+    assert SCRUM.attribute("Written feedback is collected by the Product Owner.").role == (
+        "Product Owner"
+    )
+
+
 def test_a_messages_header_and_a_pages_owner_are_record() -> None:
     header = (
         "From: Sam Reid, Scrum Master\nSent: Friday 7 March 2025 16:02\nSubject: Release notes\n\n"
