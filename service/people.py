@@ -9,8 +9,10 @@ cannot know these names; the documents say them in a few set ways:
 - "Priya Raman (1st AD)", "Warehouse Lead (DM)", "your WC (the guvnor)";
 - a who's who: "**Dental nurses**: Jade (lead nurse), Aisha, and Connor".
 
-A person is then known by the full name and by the first name alone; a name the documents give
-to two roles, or that roles.toml already gives, is left out.
+A person is then known by the full name, by the first name alone, and by their initials where
+the documents pair them with the name ("RP is Rhian Pugh", "Tom Heston (TH, ...)"), as diaries
+and minutes do before writing "08:15 RP. Fed the lions" or "TH reported the figures". A name
+the documents give to two roles, or that roles.toml already gives, is left out.
 """
 
 from __future__ import annotations
@@ -34,9 +36,15 @@ _NAME_IS = re.compile(
     r"\s*,\s+(?:the|our|your|their|a|an)\s+)(?:[a-z]+\s+)?$"
 )
 # A name labelled with the role after it: "Priya Raman (1st AD)", "Jade (lead nurse)", "Helen
-# Marsh, Lab Manager:", "Karen Holt, Practice Manager.", "Daniel Mensah, night auditor, at 06:40".
-_NAME_LABELLED = re.compile(rf"(?:({_NAME})\s*(?:\(|,)|({_PERSON})\s*\()\s*$")
-_LABEL_END = re.compile(r"\s*[),:.]")
+# Marsh, Lab Manager:", "Karen Holt, Practice Manager.", "Daniel Mensah, night auditor, at 06:40",
+# "Beth Alder (our RVN)", "Tom Heston (TH, Senior Workforce Planner)"; but not "Alison Reid,
+# Superintendent Pharmacist", who is not a pharmacist of the role.
+_NAME_LABELLED = re.compile(
+    rf"(?:({_NAME})\s*(?:\(|,)|({_PERSON})\s*\()\s*(?:[A-Z]{{2,4}}\s*,\s*)?"
+    r"(?:(?:our|the|their|a|an|[Ss]enior|[Ll]ead)\s+)?$"
+)
+# ... and nothing after the role but its team: "Dan Whitfield (DW, TL Billing)".
+_LABEL_END = re.compile(r"(?:\s+[A-Z][\w&-]*){0,3}\s*[),:.]")
 # A role labelled with the names after it, in a list or a who's who: "Head Coach: Gary Pennock,",
 # "**Dental nurses**: Jade (lead nurse), Aisha, and Connor, who's ...", "Practice manager: Karen.".
 _BRACKETED = r"(?:\s*\([^)]*\))?"
@@ -69,8 +77,8 @@ _WHO_IS_END = re.compile(r"\s*(?:[,;.(]|\s(?:and|&|-|\u2013|\u2014)\s|$)", re.M)
 # Helen Marsh, keeps ...".
 _NAME_APPOSED = re.compile(rf",\s+({_NAME})(?=\s*[,:])")
 # A capitalised word right before a would-be name makes it part of a longer one ("the Collections
-# Development Panel"), unless it is a title ("Dr Priya Nandra").
-_CAPITALISED_BEFORE = re.compile(r"([A-Z][\w'’-]*) $")
+# Development Panel"), unless it is a title ("Dr Priya Nandra") or initials ("HN Hana Novak").
+_CAPITALISED_BEFORE = re.compile(r"([A-Z][a-z][\w'’-]*) $")
 _TITLES = frozenset(
     {"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Professor", "Sir", "Dame", "Sister"}
 )
@@ -97,6 +105,9 @@ def people_in(texts: Sequence[str], book: RoleBook) -> dict[str, str]:
                 named.setdefault(name, set()).add(m.role)
                 if len(words) > 1 and words[0] not in _TITLES:  # "Priya Nair" is also "Priya"
                     named.setdefault(words[0], set()).add(m.role)
+    for name, roles in list(named.items()):
+        if initials := _paired_initials(name, texts):
+            named.setdefault(initials, set()).update(roles)
     return {
         name: roles.pop()
         for name, roles in sorted(named.items())
@@ -128,3 +139,18 @@ def _names_at(text: str, start: int, end: int) -> Iterator[str]:
                 yield name
     if apposed := _NAME_APPOSED.match(text, end):
         yield apposed[1]
+
+
+def _paired_initials(name: str, texts: Sequence[str]) -> str | None:
+    """The initials of a full name, if the texts pair the two: "RP is Rhian Pugh", "HN Hana
+    Novak", "OL is Dr Owen Lusk", "Tom Heston (TH, ...)"."""
+    words = [w for w in name.split() if w not in _TITLES]
+    if len(words) < 2:
+        return None
+    initials = "".join(w[0] for w in words)
+    titles = "|".join(_TITLES)
+    paired = re.compile(
+        rf"\b{initials}\s+(?:is\s+)?(?:(?:{titles})\.?\s+)?{re.escape(name)}\b"
+        rf"|\b{re.escape(name)}\s*\(\s*{initials}\b"
+    )
+    return initials if any(paired.search(t) for t in texts) else None

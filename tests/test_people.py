@@ -79,6 +79,29 @@ SITE = RoleBook(
             "Owner: Gary Lund, Foreman, gary.lund@example.org",
             {"Gary Lund": "Foreman", "Gary": "Foreman"},
         ),
+        # initials the text pairs with the name, as a diary's or the minutes' key does
+        (
+            "Who's who: GL is Gary Lund (general foreman), HM Helen Marsh (our HSA).",
+            {
+                "GL": "Foreman",
+                "Gary Lund": "Foreman",
+                "Gary": "Foreman",
+                "HM": "Health and Safety Advisor",
+                "Helen Marsh": "Health and Safety Advisor",
+                "Helen": "Health and Safety Advisor",
+            },
+        ),
+        (
+            "Present: Dev Mistry (DM, Senior Warehouse Lead), Dan Okafor (DO, SM North).",
+            {
+                "DM": "Warehouse Lead",
+                "Dev Mistry": "Warehouse Lead",
+                "Dev": "Warehouse Lead",
+                "DO": "Site Manager",
+                "Dan Okafor": "Site Manager",
+                "Dan": "Site Manager",
+            },
+        ),
     ],
 )
 def test_a_person_named_in_a_role_is_known_by_name_and_first_name(
@@ -107,10 +130,17 @@ def test_a_person_named_in_a_role_is_known_by_name_and_first_name(
         "Housekeeping is the foreman's obsession. Finally, the foreman signs.",
         # a message in a chat, not a label
         "**Tom:** the foreman should sign it first.",
+        # a longer title before a role's name: not one of the role
+        "Approved by Ann Hale, Regional Site Manager.",
     ],
 )
 def test_what_is_not_a_person_named_in_a_role(text: str) -> None:
     assert people_in([text], SITE) == {}
+
+
+def test_initials_count_only_where_the_text_pairs_them_with_the_name() -> None:
+    found = people_in(["Gary Lund is the general foreman. GL signed. Ask HM."], SITE)
+    assert found == {"Gary Lund": "Foreman", "Gary": "Foreman"}
 
 
 def test_a_name_given_to_two_roles_or_already_a_role_name_is_left_out() -> None:
