@@ -105,6 +105,12 @@ _DOCUMENT_CONTROL = re.compile(
 _MESSAGE_HEADER = re.compile(r"^(?:from|sent|date|to|cc|bcc|subject):.*$", re.I | re.M)
 # What ends a speaker's label: "**Priya:**", "Gareth (PM):".
 _SPEAKER_LABEL_END = re.compile(r"[*_]*\s*(?:\([^)]*\)\s*)?:")
+# A question or answer labelled with who asks or answers: "A (Grace Adeyemi, IO): ...".
+_EXCHANGE_LABEL = re.compile(r"[\s*_>#•-]*[QA]\s*\(([^)\n]{1,120})\)\s*:")
+# A log entry's writer, alone once its time is taken off: "08:15 RP. Fed the lions."
+_ENTRY_LABEL = re.compile(r"\W*[^\W\d][\w'’ -]{0,40}?\W*")
+# The one speaking or writing, in the first person ("we" is as often the team or the firm).
+_FIRST_PERSON = re.compile(r"\b(?:I|[Mm]e|[Mm]y)\b")
 _APOSTROPHE = re.compile(r"['’]")  # straight, or curly as word processors write it
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 # What opens one noun phrase: role names right after it name one person ("a vet nurse").
@@ -295,14 +301,20 @@ class RoleBook:
         weights: dict[str, float] = {}
         sentences = _sentences(_without_record(text))
         subjects: set[str] = set()  # the roles the sentence before was about, as its subject
+        speaker: str | None = None  # the role of whoever is speaking or writing, if labelled
         for n, sentence in enumerate(sentences):
             if _DOCUMENT_CONTROL.search(sentence):
                 continue  # "Owner: Store Manager. Version 4.2": about the document
+            found = self.mentions(sentence)
+            label, speaker = self._label(sentence, found, speaker)
+            if speaker is not None and _FIRST_PERSON.search(sentence, label):
+                # "I've dispensed meloxicam", "RP and I think ...": the speaker's own work.
+                weights[speaker] = weights.get(speaker, 0.0) + SUBJECT_WEIGHT
             contrast_end = _contrast_clause_end(sentence)
             previous: tuple[int, float] | None = None  # end and weight of the last mention
             leading: set[str] = set()
-            for m in self.mentions(sentence):
-                if self._speaks(sentence, m):
+            for m in found:
+                if m.end <= label:
                     continue  # "**Priya:** One pack per customer": what is said, not who says it
                 if previous and _COORDINATION.fullmatch(sentence[previous[0] : m.start]):
                     w = previous[1]  # "the X and the Y": coordinated mentions weigh alike
@@ -323,13 +335,30 @@ class RoleBook:
             subjects = leading
         return weights
 
-    def _speaks(self, sentence: str, m: Mention) -> bool:
-        """Whether `m` is a person's name labelling what they say, as in a chat or minutes."""
-        return (
-            _norm(sentence[m.start : m.end]) in self._people
-            and not sentence[: m.start].strip("*_>#-• \n")
-            and bool(_SPEAKER_LABEL_END.match(sentence, m.end))
-        )
+    def _label(
+        self, sentence: str, found: Sequence[Mention], speaker: str | None
+    ) -> tuple[int, str | None]:
+        """Where a label saying who speaks ends (0: none), and the role of who speaks from here.
+
+        A chat's "**Priya:** ..." and an exchange's "A (Grace Adeyemi, IO): ..." say who speaks,
+        not what is said about: the label is passed over. A log entry's "08:15 RP." says who did
+        what it records: the label counts, and is all the sentence (its time taken off).
+        `found` are the sentence's mentions; `speaker`, who spoke before it.
+        """
+        if (exchange := _EXCHANGE_LABEL.match(sentence)) and (
+            named := [m for m in found if m.end <= exchange.end(1)]
+        ):
+            return exchange.end(), named[0].role
+        if not found or sentence[: found[0].start].strip("*_>#-• \n"):
+            return 0, speaker
+        first = found[0]
+        if _norm(sentence[first.start : first.end]) not in self._people:
+            return 0, speaker
+        if label := _SPEAKER_LABEL_END.match(sentence, first.end):
+            return label.end(), first.role
+        if _ENTRY_LABEL.fullmatch(sentence) and len(found) == 1:
+            return 0, first.role
+        return 0, speaker
 
     def doers(self, text: str) -> dict[str, bool]:
         """The roles `text` says do something (True) or do not (False, "X does not ..."): those

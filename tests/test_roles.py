@@ -279,6 +279,25 @@ def test_who_speaks_in_a_chat_is_not_what_the_message_is_about() -> None:
     assert book.attribute("Sam facilitates the daily scrum.").role == "Scrum Master"
 
 
+def test_who_speaks_or_writes_is_what_they_say_in_the_first_person() -> None:
+    book = SCRUM.with_people({"Priya": "Product Owner", "Sam": "Scrum Master", "SK": "Developers"})
+    # a chat: the label is passed over, but "I" and "me" are the speaker
+    assert book.attribute("**Sam:** Call me before ten. If I miss it, ring the office.").role == (
+        "Scrum Master"
+    )
+    # an exchange: asked by the Product Owner, answered by whoever says "I"
+    question = "Q (Priya, PO): Does the dev team estimate?"
+    assert book.attribute(question).role == "Developers"
+    answer = "A (Sam, Scrum Master): That one is mine. I book the room for the review."
+    assert book.attribute(answer).role == "Scrum Master"
+    # a log entry: its writer did what it records
+    assert book.attribute("08:15 SK. Fixed the build. I paired with Priya on it.").role == (
+        "Developers"
+    )
+    # no label, no speaker: "I" is nobody known
+    assert book.attribute("I think the review went well.").role is None
+
+
 def test_a_paragraph_opening_with_the_documents_version_is_all_record() -> None:
     record = (
         "Version 2.3, January 2025. Written by the Product Owner with the team. Copies are in "
@@ -378,6 +397,10 @@ def test_a_markdown_corpus_with_four_roles_gets_its_gold_roles() -> None:
         "housing",
         "dental",
         "pharmacy",
+        "zoo",
+        "callcentre",
+        "admissions",
+        "windfarm",
     ],
 )
 def test_most_passages_of_the_other_held_out_corpora_get_their_gold_role(name: str) -> None:
