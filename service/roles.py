@@ -109,6 +109,11 @@ _SPEAKER_LABEL_END = re.compile(r"[*_]*\s*(?:\([^)]*\)\s*)?:")
 _EXCHANGE_LABEL = re.compile(r"[\s*_>#•-]*[QA]\s*\(([^)\n]{1,120})\)\s*:")
 # A log entry's writer, alone once its time is taken off: "08:15 RP. Fed the lions."
 _ENTRY_LABEL = re.compile(r"\W*[^\W\d][\w'’ -]{0,40}?\W*")
+# Who wrote the report, notes or log around a text, on its record line: "Report by Karen Holt,
+# DM early, 0430-1300."
+_WRITTEN_BY = re.compile(
+    r"^\W*(?:report|notes|log|diary|debrief|handover)\s+(?:written\s+)?by\b([^.\n]*)", re.I | re.M
+)
 # The one speaking or writing, in the first person ("we" is as often the team or the firm).
 _FIRST_PERSON = re.compile(r"\b(?:I|[Mm]e|[Mm]y)\b")
 _APOSTROPHE = re.compile(r"['’]")  # straight, or curly as word processors write it
@@ -297,11 +302,11 @@ class RoleBook:
         kept.append(text[at:])
         return re.sub(r"\s{2,}", " ", " ".join(kept)).strip()
 
-    def _weigh_text(self, text: str) -> dict[str, float]:
+    def _weigh_text(self, text: str, writer: str | None = None) -> dict[str, float]:
         weights: dict[str, float] = {}
         sentences = _sentences(_without_record(text))
         subjects: set[str] = set()  # the roles the sentence before was about, as its subject
-        speaker: str | None = None  # the role of whoever is speaking or writing, if labelled
+        speaker = writer  # the role of whoever is speaking or writing, if known
         for n, sentence in enumerate(sentences):
             if _DOCUMENT_CONTROL.search(sentence):
                 continue  # "Owner: Store Manager. Version 4.2": about the document
@@ -360,6 +365,16 @@ class RoleBook:
             return 0, first.role
         return 0, speaker
 
+    def _writer(self, tiers: Sequence[Sequence[str]]) -> str | None:
+        """The role of whoever the nearest record line in `tiers` (of texts, nearest first) says
+        wrote them."""
+        for tier in tiers:
+            for other in tier:
+                for line in _WRITTEN_BY.finditer(other):
+                    if found := self.mentions(line[1]):
+                        return found[0].role
+        return None
+
     def doers(self, text: str) -> dict[str, bool]:
         """The roles `text` says do something (True) or do not (False, "X does not ..."): those
         it names as a subject, or as the agent of a passive ("done by the X"). A role named in
@@ -407,7 +422,9 @@ class RoleBook:
                 # A heading naming several roles ("X vs Y") says the section is about them
                 # together, not which one a passage is about: it weighs less, the text decides.
                 scores[role] += weight / len(found) ** 2
-        for role, w in self._weigh_text(text).items():
+        # "I held BWA12 on stand" in a report whose record line says who wrote it.
+        writer = self._writer([[text], *context]) if _FIRST_PERSON.search(text) else None
+        for role, w in self._weigh_text(text, writer).items():
             scores[role] += w
         borrowed = not any(scores.values())
         together = any(_TOGETHER.search(t) for t in (text, *section))

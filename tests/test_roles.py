@@ -298,6 +298,15 @@ def test_who_speaks_or_writes_is_what_they_say_in_the_first_person() -> None:
     assert book.attribute("I think the review went well.").role is None
 
 
+def test_a_report_in_the_first_person_is_about_whoever_its_record_line_says_wrote_it() -> None:
+    entry = "0715 I held the release and called the vendor. It went out at ten."
+    written = ["Report by Sam Okoye, Scrum Master, early shift.", "Monday was quiet."]
+    assert SCRUM.attribute(entry, ("Monday",), (written,)).role == "Scrum Master"
+    assert SCRUM.attribute(entry, ("Monday",), (["Monday was quiet."],)).role is None
+    # the record line itself is about no role
+    assert SCRUM.attribute(written[0]).role is None
+
+
 def test_a_paragraph_opening_with_the_documents_version_is_all_record() -> None:
     record = (
         "Version 2.3, January 2025. Written by the Product Owner with the team. Copies are in "
