@@ -24,6 +24,7 @@ A role's names are those roles.toml gives and those the documents give the peopl
 
 from __future__ import annotations
 
+import calendar
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -110,9 +111,17 @@ _EXCHANGE_LABEL = re.compile(r"[\s*_>#•-]*[QA]\s*\(([^)\n]{1,120})\)\s*:")
 # A log entry's writer, alone once its time is taken off: "08:15 RP. Fed the lions."
 _ENTRY_LABEL = re.compile(r"\W*[^\W\d][\w'’ -]{0,40}?\W*")
 # Who wrote the report, notes or log around a text, on its record line: "Report by Karen Holt,
-# DM early, 0430-1300."
+# DM early, 0430-1300.", "Written by Tamsin Okafor (DSM) after each show".
 _WRITTEN_BY = re.compile(
-    r"^\W*(?:report|notes|log|diary|debrief|handover)\s+(?:written\s+)?by\b([^.\n]*)", re.I | re.M
+    r"(?:^|[.!?]\s+)\W*(?:written|(?:report|notes|log|diary|debrief|handover)(?:\s+written)?)"
+    r"\s+by\b([^.\n]*)",
+    re.I | re.M,
+)
+# What may stamp a message before its sender's label: "Sat 2 Aug, 09:52 - Denise (SM): ...".
+_STAMP_WORDS = frozenset(
+    w.lower()
+    for w in (*calendar.day_name, *calendar.day_abbr, *calendar.month_name, *calendar.month_abbr)
+    if w
 )
 # The one speaking or writing, in the first person ("we" is as often the team or the firm).
 _FIRST_PERSON = re.compile(r"\b(?:I|[Mm]e|[Mm]y)\b")
@@ -354,7 +363,7 @@ class RoleBook:
             named := [m for m in found if m.end <= exchange.end(1)]
         ):
             return exchange.end(), named[0].role
-        if not found or sentence[: found[0].start].strip("*_>#-• \n"):
+        if not found or not _stamp(sentence[: found[0].start]):
             return 0, speaker
         first = found[0]
         if _norm(sentence[first.start : first.end]) not in self._people:
@@ -460,6 +469,11 @@ def _leads(before: str, after: str) -> bool:
         or (_JOINED_CLAUSE.search(before) and _FINITE_VERB.match(after))
         or _RELATIVE_WHO.match(after)
     )
+
+
+def _stamp(text: str) -> bool:
+    """Whether `text`, before a message's label, is nothing but markup, a date or a time."""
+    return all(w.lower() in _STAMP_WORDS for w in re.findall(r"[^\W\d_]+", text))
 
 
 def _initials(name: str) -> str:

@@ -290,6 +290,10 @@ def test_who_speaks_or_writes_is_what_they_say_in_the_first_person() -> None:
     assert book.attribute(question).role == "Developers"
     answer = "A (Sam, Scrum Master): That one is mine. I book the room for the review."
     assert book.attribute(answer).role == "Scrum Master"
+    # a message stamped with its date and time
+    stamped = "Sat 2 Aug, 09:52 - Sam (Scrum Master): The dev team demos it on Friday."
+    assert book.attribute(stamped).role == "Developers"
+    assert book.attribute("[02/08 09:52] Sam: Call me if I'm late.").role == "Scrum Master"
     # a log entry: its writer did what it records
     assert book.attribute("08:15 SK. Fixed the build. I paired with Priya on it.").role == (
         "Developers"
@@ -302,6 +306,8 @@ def test_a_report_in_the_first_person_is_about_whoever_its_record_line_says_wrot
     entry = "0715 I held the release and called the vendor. It went out at ten."
     written = ["Report by Sam Okoye, Scrum Master, early shift.", "Monday was quiet."]
     assert SCRUM.attribute(entry, ("Monday",), (written,)).role == "Scrum Master"
+    signed = ["Week 7. Written by Sam Okoye (Scrum Master) after each sprint."]
+    assert SCRUM.attribute(entry, ("Monday",), (signed,)).role == "Scrum Master"
     assert SCRUM.attribute(entry, ("Monday",), (["Monday was quiet."],)).role is None
     # the record line itself is about no role
     assert SCRUM.attribute(written[0]).role is None
@@ -410,6 +416,8 @@ def test_a_markdown_corpus_with_four_roles_gets_its_gold_roles() -> None:
         "callcentre",
         "admissions",
         "windfarm",
+        "theatre",
+        "ferry",
     ],
 )
 def test_most_passages_of_the_other_held_out_corpora_get_their_gold_role(name: str) -> None:
