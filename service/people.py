@@ -79,6 +79,9 @@ _NAME_APPOSED = re.compile(rf",\s+({_NAME})(?=\s*[,:])")
 # A capitalised word right before a would-be name makes it part of a longer one ("the Collections
 # Development Panel"), unless it is a title ("Dr Priya Nandra") or initials ("HN Hana Novak").
 _CAPITALISED_BEFORE = re.compile(r"([A-Z][a-z][\w'’-]*) $")
+_ARTICLES = frozenset({"The", "A", "An", "Our", "Your", "Their", "Each", "Every"})
+# A role named after a comma: one item of a list.
+_LIST_ITEM = re.compile(r",\s*$")
 _TITLES = frozenset(
     {"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Professor", "Sir", "Dame", "Sister"}
 )
@@ -117,9 +120,11 @@ def people_in(texts: Sequence[str], book: RoleBook) -> dict[str, str]:
 
 def _names_at(text: str, start: int, end: int) -> Iterator[str]:
     """The names the text gives the role it names between `start` and `end`."""
-    if bracketed := _IN_BRACKETS.match(text, end):
-        yield next(g for g in bracketed.groups() if g)
     reach = max(start - _REACH, 0)
+    # "The Assistant Stage Manager (ASM)": the brackets name the longer title, not the role.
+    longer = _CAPITALISED_BEFORE.search(text, reach, start)
+    if (bracketed := _IN_BRACKETS.match(text, end)) and (longer is None or longer[1] in _ARTICLES):
+        yield next(g for g in bracketed.groups() if g)
     before = _NAME_IS.search(text, reach, start) or (
         _LABEL_END.match(text, end) and _NAME_LABELLED.search(text, reach, start)
     )
@@ -137,7 +142,8 @@ def _names_at(text: str, start: int, end: int) -> Iterator[str]:
         for name in re.findall(_PERSON, label):
             if name.removesuffix("s") not in _CALENDAR:
                 yield name
-    if apposed := _NAME_APPOSED.match(text, end):
+    # "Master, Chief Officer, Chief Engineer, Purser" lists roles: none is another's name.
+    if (apposed := _NAME_APPOSED.match(text, end)) and not _LIST_ITEM.search(text, reach, start):
         yield apposed[1]
 
 

@@ -132,6 +132,10 @@ def test_a_person_named_in_a_role_is_known_by_name_and_first_name(
         "**Tom:** the foreman should sign it first.",
         # a longer title before a role's name: not one of the role
         "Approved by Ann Hale, Regional Site Manager.",
+        "The Assistant Site Manager (ASM) books the hoist.",
+        "Area site manager (Dan Okafor): 07700 900318",
+        # a list of roles names no one
+        "Minimum crew: Site Manager, Foreman, Crane Operator, Banksman and two labourers.",
     ],
 )
 def test_what_is_not_a_person_named_in_a_role(text: str) -> None:
