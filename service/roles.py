@@ -76,6 +76,8 @@ _SUBJECT_LEAD = re.compile(
     r"however|then|so|and|but|"
     # words that only qualify the subject: "a named staff nurse", "the senior editor on duty"
     r"senior|junior|acting|deputy|duty|other|same|next|first|second|relevant|[a-z]+ed|[a-z]+-[a-z]+|"
+    # or count it: "One technician from each site is on call", "All stewards carry ..."
+    r"one|two|three|four|five|any|some|all|"
     # or single it out: "Only the director calls cut."
     r"only|just|even"
     r")\W+){0,4}$",

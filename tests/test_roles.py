@@ -302,6 +302,13 @@ def test_who_speaks_or_writes_is_what_they_say_in_the_first_person() -> None:
     assert book.attribute("I think the review went well.").role is None
 
 
+def test_a_counted_role_opening_a_sentence_is_its_subject() -> None:
+    text = "One developer from each team is on call, on the rota the Scrum Master keeps."
+    assert SCRUM.doers(text) == {"Developers": True, "Scrum Master": True}
+    paragraph = "One developer from each team is on call. They page the Scrum Master if it breaks."
+    assert SCRUM.attribute(paragraph).role == "Developers"
+
+
 def test_a_report_in_the_first_person_is_about_whoever_its_record_line_says_wrote_it() -> None:
     entry = "0715 I held the release and called the vendor. It went out at ten."
     written = ["Report by Sam Okoye, Scrum Master, early shift.", "Monday was quiet."]
