@@ -33,8 +33,11 @@ _IN_BRACKETS = re.compile(rf"\s*\(\s*(?:the\s+([a-z][a-z'-]+)|({_NAME})|([A-Z]{{
 # Nair, our". Never a first name alone: "Housekeeping is the foreman's obsession".
 _NAME_IS = re.compile(
     rf"({_NAME})(?:\s+(?:is|was)\s+(?:(?:the|our|your|their|a|an)\s+)?|"
-    r"\s*,\s+(?:the|our|your|their|a|an)\s+)(?:[a-z]+\s+)?$"
+    r"(?P<beside>\s*,\s+)(?:the|our|your|their|a|an)\s+)(?:[a-z]+\s+)?$"
 )
+# ... where a role set beside a name by a comma ends its phrase: "Priya Nair, our research
+# technician, runs the lab", not "within 30 km of Hollins Moor, the CRO tells every team".
+_APPOSITION_END = re.compile(r"\s*(?:[,.;:)]|$)")
 # A name labelled with the role after it: "Priya Raman (1st AD)", "Jade (lead nurse)", "Helen
 # Marsh, Lab Manager:", "Karen Holt, Practice Manager.", "Daniel Mensah, night auditor, at 06:40",
 # "Beth Alder (our RVN)", "Tom Heston (TH, Senior Workforce Planner)"; but not "Alison Reid,
@@ -125,9 +128,10 @@ def _names_at(text: str, start: int, end: int) -> Iterator[str]:
     longer = _CAPITALISED_BEFORE.search(text, reach, start)
     if (bracketed := _IN_BRACKETS.match(text, end)) and (longer is None or longer[1] in _ARTICLES):
         yield next(g for g in bracketed.groups() if g)
-    before = _NAME_IS.search(text, reach, start) or (
-        _LABEL_END.match(text, end) and _NAME_LABELLED.search(text, reach, start)
-    )
+    named = _NAME_IS.search(text, reach, start)
+    if named and named["beside"] and not _APPOSITION_END.match(text, end):
+        named = None
+    before = named or (_LABEL_END.match(text, end) and _NAME_LABELLED.search(text, reach, start))
     if before:
         name = before[1] or before[2]
         word = _CAPITALISED_BEFORE.search(text, max(before.start() - _REACH, 0), before.start())

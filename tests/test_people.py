@@ -134,6 +134,8 @@ def test_a_person_named_in_a_role_is_known_by_name_and_first_name(
         "Approved by Ann Hale, Regional Site Manager.",
         "The Assistant Site Manager (ASM) books the hoist.",
         "Area site manager (Dan Okafor): 07700 900318",
+        # a place before a clause, not a name before its role
+        "Within 30 km of Hollins Moor, the site manager stops all lifting.",
         # a list of roles names no one
         "Minimum crew: Site Manager, Foreman, Crane Operator, Banksman and two labourers.",
     ],
