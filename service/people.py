@@ -17,11 +17,10 @@ the documents give to two roles, or that roles.toml already gives, is left out.
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Iterator, Sequence
 
-from service.roles import RoleBook
+from service.roles import DAYS_AND_MONTHS, RoleBook
 
 # Two capitalised words: a first name and a surname ("Priya Nair", "Siobhan O'Kelly", "Dr Mehta").
 _NAME = r"[A-Z][a-z]+ [A-Z][\w'’-]*[a-z]"
@@ -88,8 +87,6 @@ _LIST_ITEM = re.compile(r",\s*$")
 _TITLES = frozenset(
     {"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Professor", "Sir", "Dame", "Sister"}
 )
-# Capitalised words a list may hold that are never names: "Receptionist: Tuesdays."
-_CALENDAR = frozenset([*calendar.day_name, *calendar.month_name[1:]])
 _ADDRESS = re.compile(r"\S+@\S+|\w+://\S+")
 _REACH = 80  # how far back a name, or the word before it, is looked for
 
@@ -144,7 +141,7 @@ def _names_at(text: str, start: int, end: int) -> Iterator[str]:
         labels.append(who[1])
     for label in labels:
         for name in re.findall(_PERSON, label):
-            if name.removesuffix("s") not in _CALENDAR:
+            if name.removesuffix("s") not in DAYS_AND_MONTHS:
                 yield name
     # "Master, Chief Officer, Chief Engineer, Purser" lists roles: none is another's name.
     if (apposed := _NAME_APPOSED.match(text, end)) and not _LIST_ITEM.search(text, reach, start):

@@ -119,11 +119,11 @@ _WRITTEN_BY = re.compile(
     r"\s+by\b([^.\n]*)",
     re.I | re.M,
 )
+# Day and month names: a date, never a person ("Receptionist: Tuesdays.").
+DAYS_AND_MONTHS = frozenset((*calendar.day_name, *calendar.month_name[1:]))
 # What may stamp a message before its sender's label: "Sat 2 Aug, 09:52 - Denise (SM): ...".
 _STAMP_WORDS = frozenset(
-    w.lower()
-    for w in (*calendar.day_name, *calendar.day_abbr, *calendar.month_name, *calendar.month_abbr)
-    if w
+    w.lower() for w in (*DAYS_AND_MONTHS, *calendar.day_abbr, *calendar.month_abbr[1:])
 )
 # The one speaking or writing, in the first person ("we" is as often the team or the firm).
 _FIRST_PERSON = re.compile(r"\b(?:I|[Mm]e|[Mm]y)\b")
