@@ -63,6 +63,34 @@ _SIDE_BY_SIDE = re.compile(r"\b(?:and|or|nor|vs\.?|versus|like|unlike|than)\b|[,
 # Where a sentence turns from what one does to what another does: "X suggests; Y decides",
 # "X suggests one, but Y writes it".
 _CLAUSE_BREAK = re.compile(r"[;:]\s+|,?\s+(?:but|while|whereas|yet)\s+", re.I)
+# Where a clause's parts meet: "drafted by the 2nd AD, checked by the 1st AD and signed off by
+# the producer", "the physio stops the bleeding and the kitman brings a clean shirt".
+_PART_BREAK = re.compile(r",\s+|\s+(?:and|then)\s+", re.I)
+# A question for the one the asker turns to, not for who does the work: "who do I tell?",
+# "who should we give the keys to?", "who to call".
+_TURNS_TO = re.compile(
+    r"\bwho(?:m)?\s+(?:(?:do|did|should|can|could|must|would|will|shall)\s+(?:i|we|you)|to)\b",
+    re.I,
+)
+# The verb a "who" question asks about, after any helping words: "who signs off ...", "who do
+# I phone ...", "who's meant to ...", "who needs to look at ...".
+_ACT = re.compile(
+    r"\bwho(?:m)?(?:'s|\s+(?:is|are|was|were|do|does|did|should|can|could|will|would|must|"
+    r"shall|may|might|has|have|had|needs?|to|i|we|you))*\s+([a-z]+)",
+    re.I,
+)
+# Participles a stemmer does not take back to their verb: "is written by" does "who writes".
+_PARTICIPLES = {
+    "written": "write", "given": "give", "taken": "take", "made": "make", "sent": "send",
+    "kept": "keep", "held": "hold", "led": "lead", "told": "tell", "brought": "bring",
+    "bought": "buy", "paid": "pay", "chosen": "choose", "drawn": "draw", "shown": "show",
+    "seen": "see", "found": "find", "left": "leave", "sold": "sell", "spoken": "speak",
+    "broken": "break", "met": "meet", "built": "build", "caught": "catch", "taught": "teach",
+    "driven": "drive", "fed": "feed", "heard": "hear", "spent": "spend", "thrown": "throw",
+}  # fmt: skip
+_PARTICIPLE = re.compile(rf"\b(?:{'|'.join(_PARTICIPLES)})\b", re.I)
+# The word a role is reached by: "phone | their team leader", "hand the receipts to | the CM".
+_REACHED_BY = re.compile(r"(\w+)\s+(?:(?:the|their|your|our|a|an)\s+)?$", re.I)
 
 # A sentence opening with one of these leans on the one before it.
 _ANAPHOR = re.compile(r"(?:they|their|them|this|these|those|it|its|such|he|she)\b", re.I)
@@ -121,6 +149,8 @@ class Query:
     comparison: bool
     only_roles: bool  # the question is nothing but role names
     who: bool  # it asks which role: one it names is what the work is done to, or for
+    turns_to: bool  # it asks whom the asker goes to ("who do I tell?"), not who does the work
+    act: str | None  # the stem of the verb it asks about, if it asks "who" ("who signs ...")
     # The tokens of what it asks done: a "who" question's without its scene-setting clause
     # ("who phones 999 | if a patient collapses"), which says when, not what.
     doing: tuple[str, ...]
@@ -227,6 +257,8 @@ class Searcher:
             comparison,
             only_roles and bool(named),
             who,
+            bool(_TURNS_TO.search(question)),
+            _act(question) if who else None,
             tuple(tokenize([without_scene(content)])[0]) if who else tokens,
             asks_amount(question) and not who,  # "who prices change requests?" asks for a role
         )
@@ -388,27 +420,63 @@ class Searcher:
         # The best passage that is about a role: an introduction about none answers no "who".
         for h in hits:
             if q.who:
-                # "Who ...?" is answered by whoever the answer sentence says does it, whatever
-                # the passage is about; a passage that says its role does not, answers no one.
-                said = self._doers(q, h.answer)
-                doing = [role for role, does in said.items() if does]
-                if len(doing) == 1:
-                    return doing[0]
+                # "Who ...?" is answered by whoever the answer sentence says does it (or, asked
+                # "who do I tell?", whom it says to go to), whatever the passage is about; a
+                # passage that says its role does not, answers no one.
+                clause = self._clause(q, h.answer)
+                said = self.index.roles.doers(clause)
+                answering = self._answering(q, clause, said)
+                if len(answering) == 1:
+                    return answering[0]
                 if said.get(h.passage.role or "") is False:
                     continue
             if h.passage.role is not None:
                 return h.passage.role
         return None
 
-    def _doers(self, q: Query, answer: str) -> dict[str, bool]:
-        """The roles `answer` says do or do not do something, in its clause most like the
-        question: "A reporter can suggest one, but the headline is written by the copy editor";
-        "the SRE does not approve releases; the freeze belongs to the SRE" denies no freeze."""
+    def _clause(self, q: Query, answer: str) -> str:
+        """The clause of `answer` most like the question: "A reporter can suggest one, | but
+        the headline is written by the copy editor"; "the SRE does not approve releases; | the
+        freeze belongs to the SRE" denies no freeze."""
         clauses = _CLAUSE_BREAK.split(answer)
         asked = set(q.doing)
         words = tokenize(clauses)
-        best = max(range(len(clauses)), key=lambda i: len(asked.intersection(words[i])))
-        return self.index.roles.doers(clauses[best])
+        return clauses[max(range(len(clauses)), key=lambda i: len(asked.intersection(words[i])))]
+
+    def _answering(self, q: Query, clause: str, said: dict[str, bool]) -> list[str]:
+        """The roles `clause` answers with: for "who do I tell?", the one it sends the asker to
+        ("an advisor who is unwell must phone | their team leader"), if it names one; else those
+        it says do it, and of several, those in the one part of the clause with the verb asked
+        ("drafted by the 2nd AD, checked by the 1st AD and | signed off by the producer")."""
+        if q.turns_to:
+            reached = {
+                m.role
+                for m in self.index.roles.mentions(clause)
+                if self._reaches(q, clause[: m.start])
+            }
+            if len(reached - said.keys()) == 1:
+                return list(reached - said.keys())
+        doing = [role for role, does in said.items() if does]
+        if len(doing) > 1 and q.act:
+            parts = _PART_BREAK.split(clause)
+            verbs = tokenize(
+                [_PARTICIPLE.sub(lambda m: _PARTICIPLES[m[0].lower()], p) for p in parts]
+            )
+            acting = [p for p, words in zip(parts, verbs, strict=True) if q.act in words]
+            if len(acting) == 1:
+                named = {m.role for m in self.index.roles.mentions(acting[0])}
+                doing = [role for role in doing if role in named]
+        return doing
+
+    @staticmethod
+    def _reaches(q: Query, before: str) -> bool:
+        """Whether the role after `before` is one the asker goes to: after "to", "with" or the
+        verb the question asks about."""
+        word = _REACHED_BY.search(before)
+        if word is None:
+            return False
+        w = word[1].lower()
+        return w in ("to", "with") or tokenize([w])[0] == [q.act]
 
     def _best_sentence(self, i: int, cosines: np.ndarray, q: Query) -> str:
         """The passage's sentence that best answers, by its cosine (of all `cosines`, one per
@@ -440,6 +508,13 @@ def _side_by_side(question: str, asked: Sequence[Mention]) -> bool:
         a.role != b.role and _SIDE_BY_SIDE.search(question[a.end : b.start])
         for a, b in itertools.pairwise(asked)
     )
+
+
+def _act(question: str) -> str | None:
+    """The stem of the verb a "who" question asks about: "who signs off the rota?" -> "sign"."""
+    found = _ACT.search(question)
+    stems = tokenize([found[1]])[0] if found else []
+    return stems[0] if stems else None
 
 
 def _standardise(rows: np.ndarray) -> np.ndarray:

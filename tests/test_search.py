@@ -233,6 +233,46 @@ def test_a_who_question_is_answered_on_what_it_asks_done_not_when(
     assert answer.answer_role == "Receptionist"
 
 
+def test_of_several_doers_the_one_doing_what_is_asked_answers(
+    tmp_path: Path, encoder: Encoder
+) -> None:
+    searcher = searcher_over(
+        tmp_path,
+        encoder,
+        ["Reporter", "Lawyer", "Editor"],
+        "# Stories\n\nEvery story is written by the reporter, checked by the lawyer and "
+        "published by the editor before noon. The editor also keeps the corrections log.\n",
+    )
+    for question, role in [
+        ("who writes a story", "Reporter"),
+        ("who checks the stories before they go out", "Lawyer"),
+        ("who publishes the story", "Editor"),
+    ]:
+        answer = searcher.search(question, 1)
+        assert answer.hits[0].answer.startswith("Every story is written"), question
+        assert answer.answer_role == role, question
+
+
+def test_who_do_i_tell_is_answered_by_whom_the_text_sends_you_to(
+    tmp_path: Path, encoder: Encoder
+) -> None:
+    searcher = searcher_over(
+        tmp_path,
+        encoder,
+        ["Crew Member", "Shift Lead", "Rota Planner"],
+        "# Sickness\n\nA crew member who is unwell must phone their shift lead before the "
+        "shift starts. The rota planner finds cover from the bank list.\n\n"
+        "# Lost property\n\nAnything passengers leave on board goes in the lost property bag, "
+        "which the crew member hands to the shift lead at the end of the day.\n",
+    )
+    for question, role in [
+        ("who do I phone if I'm off sick", "Shift Lead"),
+        ("who do i hand lost property to", "Shift Lead"),
+        ("who phones the shift lead if they are unwell", "Crew Member"),
+    ]:
+        assert searcher.search(question, 1).answer_role == role, question
+
+
 def test_bm25_counts_for_little_when_the_corpus_lacks_most_of_the_question(
     tmp_path: Path, encoder: Encoder
 ) -> None:
