@@ -440,7 +440,7 @@ class Searcher:
         freeze belongs to the SRE" denies no freeze."""
         clauses = _CLAUSE_BREAK.split(answer)
         asked = set(q.doing)
-        words = tokenize(clauses)
+        words = _verb_tokens(clauses)
         return clauses[max(range(len(clauses)), key=lambda i: len(asked.intersection(words[i])))]
 
     def _answering(self, q: Query, clause: str, said: dict[str, bool]) -> list[str]:
@@ -459,10 +459,9 @@ class Searcher:
         doing = [role for role, does in said.items() if does]
         if len(doing) > 1 and q.act:
             parts = _PART_BREAK.split(clause)
-            verbs = tokenize(
-                [_PARTICIPLE.sub(lambda m: _PARTICIPLES[m[0].lower()], p) for p in parts]
-            )
-            acting = [p for p, words in zip(parts, verbs, strict=True) if q.act in words]
+            acting = [
+                p for p, words in zip(parts, _verb_tokens(parts), strict=True) if q.act in words
+            ]
             if len(acting) == 1:
                 named = {m.role for m in self.index.roles.mentions(acting[0])}
                 doing = [role for role in doing if role in named]
@@ -508,6 +507,11 @@ def _side_by_side(question: str, asked: Sequence[Mention]) -> bool:
         a.role != b.role and _SIDE_BY_SIDE.search(question[a.end : b.start])
         for a, b in itertools.pairwise(asked)
     )
+
+
+def _verb_tokens(texts: Sequence[str]) -> list[list[str]]:
+    """The texts' tokens, a participle as its verb's: "is given by the VN" does "who gives"."""
+    return tokenize([_PARTICIPLE.sub(lambda m: _PARTICIPLES[m[0].lower()], t) for t in texts])
 
 
 def _act(question: str) -> str | None:
