@@ -83,6 +83,16 @@ _SUBJECT_LEAD = re.compile(
     r")\W+){0,4}$",
     re.I,
 )
+# A subject after a phrase set before it, or with words of its own before it, where a verb
+# follows: "Within four weeks of completion the paralegal compiles ...", "The night shift CRO
+# writes ...", "The section's Senior Keeper checks ...".
+_FRONTED_SUBJECT = re.compile(
+    r"(?:^\W*|[.;:!?]\s+)"
+    # a phrase, not a clause: "After the meeting the X signs", not "After the Y signs"
+    r"(?:(?:after|before|within|by|on|in|at|during|for|from|following)\s+[^,.;:!?]{1,60}?\s+)?"
+    r"(?:the|a|an|each|every|our|your|their)\s+(?:[a-z][a-z-]*(?:['’]s)?\s+){0,2}$",
+    re.I,
+)
 # "... and the X" and a verb after it: X opens a clause of its own.
 _JOINED_CLAUSE = re.compile(
     r"\b(?:and|but|so|then)\s+(?:(?:the|a|an|each|every|our|your)\s+)?$", re.I
@@ -145,11 +155,12 @@ _COORDINATION = re.compile(r",?\s+(?:and|or|nor|&)\s+(?:(?:a|an|the)\s+)?", re.I
 # "... is done by the X": X does it, as much as a subject does (not "a crew member nominated
 # by the X": without "is", "was", "be"..., the X only qualifies someone else). So does each
 # agent of a list of participles that share the one "is": "is drafted by the 2nd AD, checked
-# by the 1st AD and signed off by the producer".
+# by the 1st AD and signed off by the producer". A word may qualify the agent: "is done by the
+# other quality analyst".
 _BY = re.compile(
     r"\b(?:is|are|was|were|be|been|being|gets?|got)\s+(?:\w+\s+)?\w+\s+by\s+"
     r"(?:[^.;:!?]*?(?:,|\band|\bor|\bthen)\s+(?!not\b|never\b)(?:\w+\s+)?\w+\s+by\s+)?"
-    r"(?:(?:the|a|an|each|every|any|one|their|our|your)\s+)?$",
+    r"(?:(?:the|a|an|each|every|any|one|their|our|your)\s+)?(?:(?!and\b|or\b)[a-z][a-z-]*\s+)?$",
     re.I,
 )
 # What follows a subject that denies it does the thing: "X does not", "X never", "X can't".
@@ -468,6 +479,7 @@ def _leads(before: str, after: str) -> bool:
     return bool(
         _SUBJECT_LEAD.search(before)
         or _BY.search(before)
+        or (_FRONTED_SUBJECT.search(before) and _FINITE_VERB.match(after))
         or (_JOINED_CLAUSE.search(before) and _FINITE_VERB.match(after))
         or _RELATIVE_WHO.match(after)
     )

@@ -137,6 +137,16 @@ def test_a_question_asks_about_the_roles_outside_its_scene_setting_clause() -> N
         ("The PO talks to users and the dev team every week.", {"Product Owner": True}),
         ("On Fridays the Scrum Master runs the retro.", {"Scrum Master": True}),
         ("The named PO signs it.", {"Product Owner": True}),
+        # words of its own before the subject, or a phrase set before it, where a verb follows
+        ("The night shift Scrum Master writes the log.", {"Scrum Master": True}),
+        ("The team's senior PO signs it.", {"Product Owner": True}),
+        (
+            "Within a week of the review the Scrum Master sends the notes.",
+            {"Scrum Master": True},
+        ),
+        ("In the absence of the PO the Scrum Master decides.", {"Scrum Master": True}),
+        ("The review is done by the other Scrum Master.", {"Scrum Master": True}),
+        ("The notes of the night shift PO.", {}),
         (
             "Only the PO signs it; even the Scrum Master cannot.",
             {"Product Owner": True, "Scrum Master": False},
