@@ -18,7 +18,11 @@ MIN_PASSAGE_CHARS = 160
 _SENTENCE_END = re.compile(
     r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])|\n(?=\s*(?:[-*+•]|\d{1,3}[.)])\s)"
 )
-_ABBREVIATIONS = re.compile(r"\b(?:e\.g|i\.e|etc|vs|Mr|Mrs|Ms|Dr|St|No|Fig|approx|cf)\.$", re.I)
+# "ext. 2210", "Capt. Drummond": abbreviations that end no sentence.
+_ABBREVIATIONS = re.compile(
+    r"\b(?:e\.g|i\.e|etc|vs|Mr|Mrs|Ms|Dr|St|No|Fig|approx|cf|ext|tel|Capt|Prof|Rev|Sgt|Insp|Cllr)\.$",
+    re.I,
+)
 # How a Q&A writes a question and its answer: "Q:", "Question (from a driver):", "A (Sarah):".
 _QUESTION = re.compile(r"(?:Q|Question)(?:\s*\([^)\n]{1,80}\))?:\s")
 _ANSWER = re.compile(r"(?:A|Answer)(?:\s*\([^)\n]{1,80}\))?:\s")

@@ -63,10 +63,14 @@ def test_short_neighbours_of_a_section_ride_together() -> None:
 
 
 def test_sentences_skip_abbreviations_and_end_at_list_items() -> None:
-    text = "Use tools, e.g. a hammer. Then rest.\n- first item\n- second item\n1. Arm it.\n2. Go."
+    text = (
+        "Use tools, e.g. a hammer. Then rest. Ring ext. 2210 or Capt. Iain Drummond.\n"
+        "- first item\n- second item\n1. Arm it.\n2. Go."
+    )
     assert [text[s.start : s.end] for s in split_sentences(text)] == [
         "Use tools, e.g. a hammer.",
         "Then rest.",
+        "Ring ext. 2210 or Capt. Iain Drummond.",
         "- first item",
         "- second item",
         "1. Arm it.",  # a step's number is no sentence of its own
