@@ -449,13 +449,10 @@ class Searcher:
         it says do it, and of several, those in the one part of the clause with the verb asked
         ("drafted by the 2nd AD, checked by the 1st AD and | signed off by the producer")."""
         if q.turns_to:
-            reached = {
-                m.role
-                for m in self.index.roles.mentions(clause)
-                if self._reaches(q, clause[: m.start])
-            }
-            if len(reached - said.keys()) == 1:
-                return list(reached - said.keys())
+            mentions = self.index.roles.mentions(clause)
+            sent_to = {m.role for m in mentions if _reaches(clause[: m.start], q.act)} - said.keys()
+            if len(sent_to) == 1:
+                return list(sent_to)
         doing = [role for role, does in said.items() if does]
         if len(doing) > 1 and q.act:
             parts = _PART_BREAK.split(clause)
@@ -466,16 +463,6 @@ class Searcher:
                 named = {m.role for m in self.index.roles.mentions(acting[0])}
                 doing = [role for role in doing if role in named]
         return doing
-
-    @staticmethod
-    def _reaches(q: Query, before: str) -> bool:
-        """Whether the role after `before` is one the asker goes to: after "to", "with" or the
-        verb the question asks about."""
-        word = _REACHED_BY.search(before)
-        if word is None:
-            return False
-        w = word[1].lower()
-        return w in ("to", "with") or tokenize([w])[0] == [q.act]
 
     def _best_sentence(self, i: int, cosines: np.ndarray, q: Query) -> str:
         """The passage's sentence that best answers, by its cosine (of all `cosines`, one per
@@ -517,8 +504,17 @@ def _verb_tokens(texts: Sequence[str]) -> list[list[str]]:
 def _act(question: str) -> str | None:
     """The stem of the verb a "who" question asks about: "who signs off the rota?" -> "sign"."""
     found = _ACT.search(question)
-    stems = tokenize([found[1]])[0] if found else []
+    stems = _verb_tokens([found[1]])[0] if found else []
     return stems[0] if stems else None
+
+
+def _reaches(before: str, act: str | None) -> bool:
+    """Whether the role named after `before` is one the asker goes to: after "to", "with" or
+    the verb asked (`act`)."""
+    word = _REACHED_BY.search(before)
+    if word is None:
+        return False
+    return word[1].lower() in ("to", "with") or _verb_tokens([word[1]])[0] == [act]
 
 
 def _standardise(rows: np.ndarray) -> np.ndarray:
