@@ -449,7 +449,7 @@ class RoleBook:
         for role, w in self._weigh_text(text, writer).items():
             scores[role] += w
         borrowed = not any(scores.values())
-        together = any(_TOGETHER.search(t) for t in (text, *section))
+        together = any(speaks_of_roles_together(t) for t in (text, *section))
         # A text that names no role takes its surroundings' only if it points back to someone
         # ("They ...") or speaks of roles together: "The site opens at 07:30." is about none.
         for tier in context if together or _REFERS_BACK.search(text) else ():
@@ -469,6 +469,12 @@ class RoleBook:
             # not, it is about none (an introduction, the office's facts).
             return Attribution(SHARED if together or not borrowed else None, probs)
         return Attribution(ranked[0][0], probs)
+
+
+def speaks_of_roles_together(text: str) -> bool:
+    """Whether `text` speaks of several roles at once or of their working together ("both",
+    "each role", "jointly", "Working together")."""
+    return bool(_TOGETHER.search(text))
 
 
 def _leads(before: str, after: str) -> bool:

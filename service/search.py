@@ -37,7 +37,7 @@ from service.encoder import Encoder
 from service.expansion import INITIALISM_WEIGHT, Initialisms, content_words, respell
 from service.index import Index
 from service.lexical import tokenize
-from service.roles import SHARED, WHO, Mention, without_scene
+from service.roles import SHARED, WHO, Mention, speaks_of_roles_together, without_scene
 
 # Words that make a question a comparison of roles: general English, not corpus words.
 _COMPARISON = re.compile(
@@ -430,6 +430,10 @@ class Searcher:
                     return answering[0]
                 if said.get(h.passage.role or "") is False:
                     continue
+                if h.passage.role == SHARED and not speaks_of_roles_together(h.passage.text):
+                    # "Who ...?" asks for one role: of a passage about several, not together,
+                    # the one it is most about, unless it is about them alike.
+                    return _leading(h.passage)
             if h.passage.role is not None:
                 return h.passage.role
         return None
@@ -494,6 +498,14 @@ def _side_by_side(question: str, asked: Sequence[Mention]) -> bool:
         a.role != b.role and _SIDE_BY_SIDE.search(question[a.end : b.start])
         for a, b in itertools.pairwise(asked)
     )
+
+
+def _leading(passage: Passage) -> str:
+    """The role a passage is most about, or `SHARED` if no one role leads."""
+    ranked = sorted((score for _, score in passage.role_scores), reverse=True)
+    if len(ranked) > 1 and ranked[0] > ranked[1]:
+        return max(passage.role_scores, key=lambda rs: rs[1])[0]
+    return SHARED
 
 
 def _verb_tokens(texts: Sequence[str]) -> list[list[str]]:

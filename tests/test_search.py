@@ -10,7 +10,7 @@ from service.encoder import Encoder
 from service.engine import Engine
 from service.index import build
 from service.roles import SHARED
-from service.search import SearchConfig, Searcher, Weights
+from service.search import Hit, SearchConfig, Searcher, Weights
 
 
 def searcher_over(tmp_path: Path, encoder: Encoder, roles: Sequence[str], guide: str) -> Searcher:
@@ -127,6 +127,25 @@ def test_a_who_question_takes_the_doer_of_the_clause_that_says_what_it_asks(
     assert s._answer_role(s.parse("who writes the stories"), (elsewhere, manager)) == (
         "Product Owner"
     )
+
+
+def test_a_who_question_takes_the_role_a_shared_passage_is_most_about(engine: Engine) -> None:
+    """ "Who ...?" asks for one role, unless the passage speaks of the roles together."""
+    s = engine.searcher
+    hit = s.search("who reviews the plan?", 1).hits[0]
+
+    def shared(text: str, manager: float) -> tuple[Hit, ...]:
+        scores = (("SAFe Product Manager", manager), ("Product Owner", 1.0 - manager))
+        passage = replace(hit.passage, text=text, role=SHARED, role_scores=scores)
+        return (replace(hit, passage=passage, answer="The plan is reviewed every week."),)
+
+    who = s.parse("who reviews the plan?")
+    assert s._answer_role(who, shared("The plan is reviewed every week.", 0.6)) == (
+        "SAFe Product Manager"
+    )
+    assert s._answer_role(who, shared("The plan is reviewed every week.", 0.5)) == SHARED
+    assert s._answer_role(who, shared("Both roles review the plan weekly.", 0.6)) == SHARED
+    assert s._answer_role(s.parse("plan review"), shared("The plan is reviewed.", 0.6)) == SHARED
 
 
 def test_who_questions_take_the_role_of_the_best_passage(engine: Engine) -> None:
