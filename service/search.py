@@ -430,10 +430,10 @@ class Searcher:
                     return answering[0]
                 if said.get(h.passage.role or "") is False:
                     continue
-                if h.passage.role == SHARED and not speaks_of_roles_together(h.passage.text):
-                    # "Who ...?" asks for one role: of a passage about several, not together,
-                    # the one it is most about, unless it is about them alike.
-                    return _leading(h.passage)
+            if h.passage.role == SHARED and not speaks_of_roles_together(h.passage.text):
+                # Short of a comparison, a question asks for one role: of a passage about
+                # several, not together, the one it is most about, unless it is about them alike.
+                return _leading(h.passage)
             if h.passage.role is not None:
                 return h.passage.role
         return None
