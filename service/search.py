@@ -502,9 +502,9 @@ def _side_by_side(question: str, asked: Sequence[Mention]) -> bool:
 
 def _leading(passage: Passage) -> str:
     """The role a passage is most about, or `SHARED` if no one role leads."""
-    ranked = sorted((score for _, score in passage.role_scores), reverse=True)
-    if len(ranked) > 1 and ranked[0] > ranked[1]:
-        return max(passage.role_scores, key=lambda rs: rs[1])[0]
+    ranked = sorted(passage.role_scores, key=lambda role_score: -role_score[1])
+    if len(ranked) > 1 and ranked[0][1] > ranked[1][1]:
+        return ranked[0][0]
     return SHARED
 
 
