@@ -7,11 +7,13 @@ import hmac
 import ipaddress
 import math
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import Collection, Iterable
 
 import limits
-from fastapi import HTTPException, Request
 from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from service.middleware import refuse
 
 
 class KeyRing:
@@ -50,43 +52,60 @@ class RateLimit:
         return None
 
 
-def guard(
-    keys: KeyRing, rate: RateLimit, open_paths: Collection[str], keyless_paths: Collection[str]
-) -> Callable[[Request], Awaitable[None]]:
-    """The dependency every route passes: the rate limit, then the key.
+class Guard:
+    """Pure ASGI middleware every request passes but those to `open_paths`: the rate limit,
+    then the key.
 
-    `open_paths` (probes, the page, its script) pass freely; `keyless_paths` need no key but
-    count against the caller's rate. A client is its key when it shows a valid one, else its
-    address, so wrong keys are counted too. The headers are read here rather than through
-    FastAPI's security classes, which would make three dependencies of one on every request;
-    `errors.install` declares them in the schema instead.
+    `keyless_paths` need no key but count against the caller's rate. A client is its key when
+    it shows a valid one, else its address, so wrong keys are counted too. Middleware rather
+    than a FastAPI dependency: a dependency on every route costs each request a round of
+    FastAPI's parameter solving (a quarter of the app's own time around a search), and the
+    schema declares the headers anyway (`errors.install`).
     """
 
-    async def check(request: Request) -> None:
-        path = request.scope["path"]
-        if path in open_paths:
+    def __init__(
+        self,
+        app: ASGIApp,
+        keys: KeyRing,
+        rate: RateLimit,
+        open_paths: Collection[str],
+        keyless_paths: Collection[str],
+    ) -> None:
+        self.app = app
+        self.keys = keys
+        self.rate = rate
+        self.open_paths = frozenset(open_paths)
+        self.keyless_paths = frozenset(keyless_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.open_paths:
+            await self.app(scope, receive, send)
             return
-        presented = presented_key(request.headers)
-        key = keys.match(presented) if presented else None
-        client = f"key:{key}" if key else f"address:{client_host(request)}"
-        if (wait := rate.hit(client)) is not None:
-            raise HTTPException(
+        presented = presented_key(Headers(scope=scope))
+        key = self.keys.match(presented) if presented else None
+        client = f"key:{key}" if key else f"address:{client_host(scope)}"
+        if (wait := self.rate.hit(client)) is not None:
+            limit = ", ".join(map(str, self.rate.items))
+            await refuse(
+                scope,
+                send,
                 429,
-                f"too many requests: the limit is {', '.join(map(str, rate.items))}; "
-                f"try again in {wait} s",
-                headers={"Retry-After": str(wait)},
+                f"too many requests: the limit is {limit}; try again in {wait} s",
+                {"Retry-After": str(wait)},
             )
-        if keys.required and key is None and path not in keyless_paths:
-            raise HTTPException(
+        elif self.keys.required and key is None and scope["path"] not in self.keyless_paths:
+            await refuse(
+                scope,
+                send,
                 401,
                 "the API key is not valid"
                 if presented
                 else "an API key is required: send it as `Authorization: Bearer KEY` or "
                 "`X-API-Key: KEY`",
-                headers={"WWW-Authenticate": "Bearer"},
+                {"WWW-Authenticate": "Bearer"},
             )
-
-    return check
+        else:
+            await self.app(scope, receive, send)
 
 
 def presented_key(headers: Headers) -> str | None:
@@ -99,7 +118,7 @@ def presented_key(headers: Headers) -> str | None:
     return token.strip() or None
 
 
-# How the schema tells clients to send a key (`guard` reads it from either header).
+# How the schema tells clients to send a key (`Guard` reads it from either header).
 SECURITY_SCHEMES = {
     "APIKeyHeader": {
         "type": "apiKey",
@@ -115,8 +134,9 @@ SECURITY_SCHEMES = {
 }
 
 
-def client_host(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+def client_host(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 def is_loopback(host: str) -> bool:

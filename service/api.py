@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -27,7 +27,7 @@ from threadpoolctl import threadpool_limits
 from uvicorn.config import STARTUP_FAILURE
 
 from service import batch, metrics
-from service.access import KeyRing, RateLimit, client_host, guard, is_loopback
+from service.access import Guard, KeyRing, RateLimit, client_host, is_loopback
 from service.engine import Engine
 from service.errors import ERROR_RESPONSES, body_problem, error_response, install, without_paths
 from service.extras import ExtraMissing
@@ -68,7 +68,6 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         version="0.1.0",
         description="Answers questions with passages of the source documents, each attributed "
         "to the role it is about.",
-        dependencies=[Depends(guard(keys, RateLimit(settings.rate_limit), OPEN_PATHS, keyless))],
         responses=ERROR_RESPONSES,
         lifespan=_watching(engine, settings.watch_index_s),
     )
@@ -81,6 +80,14 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         max_in_flight=settings.max_in_flight,
         timeout_s=settings.request_timeout_s,
         exempt=PROBE_PATHS,
+    )
+    docs = {app.docs_url, app.redoc_url, app.openapi_url, app.swagger_ui_oauth2_redirect_url}
+    app.add_middleware(
+        Guard,
+        keys=keys,
+        rate=RateLimit(settings.rate_limit),
+        open_paths=OPEN_PATHS | {p for p in docs if p},
+        keyless_paths=keyless,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
@@ -103,14 +110,6 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         return await asyncio.get_running_loop().run_in_executor(
             searches, partial(engine.find, question, top_k, role, searcher=s)
         )
-
-    async def searcher(request: Request) -> Searcher:
-        """The searcher this request keeps to its end, whatever reloads meanwhile."""
-        s: Searcher = request.app.state.engine.searcher
-        request.state.index_version = s.index.version
-        return s
-
-    SearcherDep = Annotated[Searcher, Depends(searcher)]
 
     def resolve_role(s: Searcher, role: str | None) -> str | None:
         if role is None or not role.strip():
@@ -147,31 +146,34 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
 
     @app.get("/search", response_model=AnswerOut, tags=["search"])
     async def search(
-        s: SearcherDep,
+        request: Request,
         q: Annotated[str, Query(description="the question")],
         k: Annotated[int, Query(ge=1, le=MAX_TOP_K, description="passages to return")] = 5,
         role: Annotated[str | None, Query(description="only passages about this role")] = None,
         explain: Annotated[bool, Query(description="add the parts of each score")] = False,
     ) -> AnswerOut:
         """Search-box query: GET, so browsers and proxies may cache it."""
+        s = searcher(request)
         question = limited_question(q, "q")
         found = await answer(s, question, limited_k(k, "k"), resolve_role(s, role))
         return AnswerOut.from_answer(found, explain)
 
     @app.post("/ask", response_model=AnswerOut, tags=["search"])
-    async def ask(s: SearcherDep, body: AskIn) -> AnswerOut:
+    async def ask(request: Request, body: AskIn) -> AnswerOut:
         """Ask a question; the same answer as `/search`, as JSON in and out."""
+        s = searcher(request)
         question = limited_question(body.question, "question")
         top_k = limited_k(body.top_k, "top_k")
         found = await answer(s, question, top_k, resolve_role(s, body.role))
         return AnswerOut.from_answer(found, body.explain)
 
     @app.post("/ask/batch", response_model=AskBatchOut, tags=["search"])
-    def ask_batch(s: SearcherDep, body: AskBatchIn) -> AskBatchOut:
+    def ask_batch(request: Request, body: AskBatchIn) -> AskBatchOut:
         """Ask many questions at once: one answer each, in order, the same as `/ask` gives.
 
         An invalid item does not fail the batch: its answer carries `error` and no passages.
         """
+        s = searcher(request)
         if len(body.questions) > settings.max_batch:
             raise HTTPException(
                 413,
@@ -188,8 +190,9 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         return AskBatchOut(results=[AnswerOut.from_answer(a, body.explain) for a in answers])
 
     @app.get("/roles", response_model=RolesOut, tags=["corpus"])
-    def roles(s: SearcherDep) -> RolesOut:
+    def roles(request: Request) -> RolesOut:
         """The role book, with how many passages are about each role."""
+        s = searcher(request)
         counts: dict[str | None, int] = {}
         for p in s.index.passages:
             counts[p.role] = counts.get(p.role, 0) + 1
@@ -212,8 +215,9 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         return Health(status="ok")
 
     @app.get("/readyz", response_model=Ready, tags=["ops"])
-    def readyz(s: SearcherDep) -> Ready:
+    def readyz(request: Request) -> Ready:
         """Readiness, with a summary of the index being served."""
+        s = searcher(request)
         m = s.index.manifest
         corpus = m["corpus"]
         assert isinstance(corpus, dict)
@@ -248,7 +252,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         one in use goes on serving. Needs an API key; while none are set, only this machine
         (loopback) may reload.
         """
-        if not keys.required and not is_loopback(client_host(request)):
+        if not keys.required and not is_loopback(client_host(request.scope)):
             raise HTTPException(
                 403, "reloading is allowed only from this machine while ROLEQA_API_KEYS is unset"
             )
@@ -271,6 +275,13 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         )
 
     return app
+
+
+def searcher(request: Request) -> Searcher:
+    """The searcher this request keeps to its end, whatever reloads meanwhile."""
+    s: Searcher = request.app.state.engine.searcher
+    request.state.index_version = s.index.version
+    return s
 
 
 def app_from_env() -> FastAPI:

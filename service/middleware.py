@@ -42,7 +42,7 @@ def request_id(scope: Scope) -> str:
     return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
-async def _refuse(
+async def refuse(
     scope: Scope, send: Send, status: int, detail: str, headers: dict[str, str] | None = None
 ) -> None:
     async def nothing() -> Message:
@@ -123,10 +123,10 @@ class BodyLimit:
             return
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and not declared.isdigit():
-            await _refuse(scope, send, 400, "the Content-Length header is not a number")
+            await refuse(scope, send, 400, "the Content-Length header is not a number")
             return
         if declared is not None and int(declared) > self.max_bytes:
-            await _refuse(scope, send, 413, BodyTooLarge(self.max_bytes).detail)
+            await refuse(scope, send, 413, BodyTooLarge(self.max_bytes).detail)
             return
         received = 0
 
@@ -167,7 +167,7 @@ class WorkLimit:
             return
         if self.in_flight >= self.max_in_flight:
             metrics.record_rejection("busy")
-            await _refuse(
+            await refuse(
                 scope, send, 503, "the service is busy: try again shortly", {"Retry-After": "1"}
             )
             return
@@ -189,7 +189,7 @@ class WorkLimit:
         abandoned = True
         task.add_done_callback(_report_failure)
         metrics.record_rejection("timeout")
-        await _refuse(
+        await refuse(
             scope,
             send,
             504,

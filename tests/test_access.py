@@ -66,9 +66,34 @@ def test_a_key_under_another_scheme_or_none_is_no_key(
     assert "an API key is required" in r.json()["detail"]
 
 
-def test_probes_and_the_schema_stay_open(keyed: TestClient) -> None:
-    for path in ("/healthz", "/readyz", "/openapi.json"):
-        assert keyed.get(path).status_code == 200
+def test_probes_the_page_and_the_docs_stay_open(keyed: TestClient) -> None:
+    for path in ("/healthz", "/readyz", "/", "/widget.js", "/openapi.json", "/docs", "/redoc"):
+        assert keyed.get(path).status_code == 200, path
+
+
+def test_behind_keys_a_path_that_does_not_exist_says_401_not_404(keyed: TestClient) -> None:
+    """Without a key, the API does not tell which of its paths exist."""
+    assert keyed.get("/answers").status_code == 401
+    assert keyed.get("/answers", headers={"X-API-Key": KEYS[0]}).status_code == 404
+
+
+def test_a_browser_preflight_needs_no_key(settings: Settings, engine: Engine) -> None:
+    """A browser sends no key with a CORS preflight: it is answered before the key check."""
+    keys = [SecretStr(k) for k in KEYS]
+    with client_for(settings, engine, api_keys=keys, cors_origins=[ORIGIN]) as c:
+        preflight = c.options(
+            "/ask",
+            headers={
+                "Origin": ORIGIN,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "x-api-key, content-type",
+            },
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == ORIGIN
+        asked = c.post("/ask", json=ASK, headers={"Origin": ORIGIN, "X-API-Key": KEYS[1]})
+        assert asked.status_code == 200
+        assert asked.headers["access-control-allow-origin"] == ORIGIN
 
 
 def test_the_schema_declares_the_keys_where_they_are_needed(keyed: TestClient) -> None:
