@@ -441,7 +441,7 @@ def test_a_markdown_corpus_with_four_roles_gets_its_gold_roles() -> None:
     ],
 )
 def test_most_passages_of_the_other_held_out_corpora_get_their_gold_role(name: str) -> None:
-    """Their writers never read this code; what they found wrong is in the README."""
+    """Their writers never read this code; what they found wrong is in docs/quality.md."""
     judged = gold_and_given(name)
     right = sum(gold == given for gold, given, _ in judged)
     assert len(judged) >= 30 and right / len(judged) >= 0.65, (right, len(judged))
