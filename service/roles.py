@@ -17,7 +17,9 @@ its sentences, not a role it merely sets itself against ("Unlike the X, the Y ..
   only if it points back to someone ("They ...") or speaks of roles together; amid several
   roles it is shared only in the second case, and otherwise it is about none.
 
-When two roles weigh about the same, the passage is "shared"; when none is found, `None`.
+When a second role weighs at least half as much as the first (the first opens the paragraph, the
+second is the subject of a sentence after it), the passage is "shared"; under a heading that
+names a role, the second must come closer. When no role is found, `None`.
 A role's names are those roles.toml gives and those the documents give the people in it
 ("Gary", "DM": see service/people.py).
 """
@@ -40,8 +42,12 @@ TOPIC_FACTOR = 2.0
 MENTION_WEIGHT = 1.0
 CONTRAST_WEIGHT = 0.25
 CONTEXT_WEIGHT = 0.2
-# The runner-up role must reach this share of the leader's weight for the passage to be shared.
-SHARED_RATIO = 0.6
+# The runner-up role must reach this share of the leader's weight for the passage to be shared:
+# half in a text that no heading names a role over, as when one role opens a paragraph (its
+# subject counts double) and another is the subject of a sentence after it; more under a heading
+# that names one, which says whose section the text is in.
+SHARED_RATIO = 0.5
+SHARED_RATIO_UNDER_HEADING = 0.6
 
 # A sentence that opens by pointing back to someone named before ("They also ...", "Her list
 # ..."); "them" or "their" inside a sentence more often means others ("the adults around them").
@@ -444,6 +450,7 @@ class RoleBook:
                 # A heading naming several roles ("X vs Y") says the section is about them
                 # together, not which one a passage is about: it weighs less, the text decides.
                 scores[role] += weight / len(found) ** 2
+        headed = any(scores.values())
         # "I held BWA12 on stand" in a report whose record line says who wrote it.
         writer = self._writer([[text], *context]) if _FIRST_PERSON.search(text) else None
         for role, w in self._weigh_text(text, writer).items():
@@ -462,8 +469,9 @@ class RoleBook:
         if total == 0:
             return Attribution(None, scores)
         probs = {name: round(s / total, 4) for name, s in scores.items()}
-        ranked = sorted(probs.items(), key=lambda kv: kv[1], reverse=True)
-        if len(ranked) > 1 and ranked[1][1] >= SHARED_RATIO * ranked[0][1]:
+        ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+        ratio = SHARED_RATIO_UNDER_HEADING if headed else SHARED_RATIO
+        if len(ranked) > 1 and ranked[1][1] >= ratio * ranked[0][1]:
             # Surroundings about several roles make a text that names none about them all only
             # if it speaks of them together ("each role", "everyone", "Working together"); if
             # not, it is about none (an introduction, the office's facts).

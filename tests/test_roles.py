@@ -192,9 +192,18 @@ def test_under_a_heading_naming_two_roles_the_text_decides() -> None:
 
 
 def test_the_subject_of_the_first_sentence_leads() -> None:
-    text = "The PO orders the backlog. The Scrum Master may review it, and the Developers read it."
+    text = "The PO orders the backlog. They walk the Scrum Master and the Developers through it."
     assert SCRUM.attribute(text).role == "Product Owner"
     assert SCRUM.attribute("The PO and the Scrum Master plan it. Both attend.").role == SHARED
+
+
+def test_two_roles_each_the_subject_of_a_sentence_share_the_text() -> None:
+    """The first sentence's subject counts double, and the runner-up needs half of that."""
+    text = "The PO orders the backlog. The Scrum Master may review it."
+    assert SCRUM.attribute(text).role == SHARED
+    # Under a heading that names the first, the section is theirs: the second acting once in it
+    # does not make it shared.
+    assert SCRUM.attribute(text, ("The Product Owner",)).role == "Product Owner"
 
 
 def test_a_sentence_opening_with_they_has_the_subject_before_it() -> None:
