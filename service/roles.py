@@ -120,8 +120,10 @@ _DOCUMENT_CONTROL = re.compile(
     rf"(?:reviewed|approved|issued)\b[^.]*\b{_MONTH},? (?:19|20)\d\d\b)",
     re.I,
 )
-# A message's own record: its sender, recipients, date and subject.
+# A message's own record: its sender, recipients, date and subject; and its sign-off, the short
+# lines before the "--" that opens its signature ("Thanks all,", "Daniel"), and the signature.
 _MESSAGE_HEADER = re.compile(r"^(?:from|sent|date|to|cc|bcc|subject):.*$", re.I | re.M)
+_SIGNATURE = re.compile(r"^(?:[^\n.!?]{0,40}\n){0,2}--[ \t]*$.*?(?=\n\s*\n|\Z)", re.M | re.S)
 # What ends a speaker's label: "**Priya:**", "Gareth (PM):".
 _SPEAKER_LABEL_END = re.compile(r"[*_]*\s*(?:\([^)]*\)\s*)?:")
 # A question or answer labelled with who asks or answers: "A (Grace Adeyemi, IO): ...".
@@ -553,9 +555,10 @@ def _word_pattern(word: str, following: str) -> str:
 def _without_record(text: str) -> str:
     """`text` without its paragraphs that open with the document's own record: "Version 2.3,
     January 2025. Written by the practice manager. Please read it in your first week." is
-    about the document, every sentence of it. Nor is an email's "From: Daniel Okafor" about
-    the sender."""
-    paragraphs = _PARAGRAPH_BREAK.split(_MESSAGE_HEADER.sub("", text))
+    about the document, every sentence of it. Nor is an email's "From: Daniel Okafor", or its
+    sign-off and signature ("Thanks all, Daniel -- Daniel Okafor | Branch Manager"), about the
+    sender."""
+    paragraphs = _PARAGRAPH_BREAK.split(_SIGNATURE.sub("", _MESSAGE_HEADER.sub("", text)))
     return "\n\n".join(p for p in paragraphs if not _RECORD_OPENING.match(p))
 
 

@@ -197,6 +197,14 @@ def test_the_subject_of_the_first_sentence_leads() -> None:
     assert SCRUM.attribute("The PO and the Scrum Master plan it. Both attend.").role == SHARED
 
 
+def test_an_emails_sign_off_and_signature_are_about_no_role() -> None:
+    signed = "Thanks all,\nDaniel\n--\nDaniel Okafor | Product Owner | Acme Ltd\n01632 960410"
+    assert SCRUM.attribute(signed).role is None
+    # What comes before the sign-off still counts; a dash inside a line opens no signature.
+    assert SCRUM.attribute(f"The Scrum Master books the room.\n{signed}").role == "Scrum Master"
+    assert SCRUM.attribute("Thanks,\nThe PO -- our lead -- orders it.").role == "Product Owner"
+
+
 def test_two_roles_each_the_subject_of_a_sentence_share_the_text() -> None:
     """The first sentence's subject counts double, and the runner-up needs half of that."""
     text = "The PO orders the backlog. The Scrum Master may review it."
