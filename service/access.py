@@ -58,9 +58,9 @@ class Guard:
 
     `keyless_paths` need no key but count against the caller's rate. A client is its key when
     it shows a valid one, else its address, so wrong keys are counted too. Middleware rather
-    than a FastAPI dependency: a dependency on every route costs each request a round of
-    FastAPI's parameter solving (a quarter of the app's own time around a search), and the
-    schema declares the headers anyway (`errors.install`).
+    than a FastAPI dependency, which costs every request a round of FastAPI's parameter
+    solving (with the searcher no dependency either, the app's own time around a remembered
+    answer went from 0.47 to 0.40 ms); the schema declares the headers (`errors.install`).
     """
 
     def __init__(
