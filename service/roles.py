@@ -154,6 +154,14 @@ _ONE_NOUN_PHRASE = re.compile(
 # A paragraph opening with the document's version: "Version 2.3, January 2025.", "Issue 7, March
 # 2024.", "Revision C, issued March 2024".
 _RECORD_OPENING = re.compile(r"\W*(?:version|issue|revision)\s+[\w.]+,", re.I)
+# A way to reach someone: a phone number ("01632 960 300", "07700 900311"), an extension
+# ("ext. 2210") or an email address.
+_CONTACT = re.compile(
+    r"\b0\d{2,4}[ -]?\d{3}[ -]?\d{3,4}\b|\bext\.?\s*\d{2,5}\b|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I
+)
+# A directory entry is a line of contacts and a few words to label them.
+_DIRECTORY_WORDS = 8
+_LETTER_WORD = re.compile(r"[^\W\d_]+")
 # What numbers a clause or times a log entry, opening its sentence: "11.4 Swimming teachers lead
 # ...", "(3) The DM ...", "08:40 Dan R: ...". The sentence's subject comes after it.
 _NUMBERED = re.compile(r"^\s*(?:\(?\d{1,3}(?:\.\d{1,3})*[.)]?|\d{1,2}:\d{2})\s+")
@@ -503,7 +511,7 @@ def _leads(before: str, after: str) -> bool:
 
 def _stamp(text: str) -> bool:
     """Whether `text`, before a message's label, is nothing but markup, a date or a time."""
-    return all(w.lower() in _STAMP_WORDS for w in re.findall(r"[^\W\d_]+", text))
+    return all(w.lower() in _STAMP_WORDS for w in _LETTER_WORD.findall(text))
 
 
 def _initials(name: str) -> str:
@@ -559,7 +567,18 @@ def _without_record(text: str) -> str:
     sign-off and signature ("Thanks all, Daniel -- Daniel Okafor | Branch Manager"), about the
     sender."""
     paragraphs = _PARAGRAPH_BREAK.split(_SIGNATURE.sub("", _MESSAGE_HEADER.sub("", text)))
-    return "\n\n".join(p for p in paragraphs if not _RECORD_OPENING.match(p))
+    kept = (
+        "\n".join(line for line in p.split("\n") if not _directory_entry(line)) for p in paragraphs
+    )
+    return "\n\n".join(p for p in kept if not _RECORD_OPENING.match(p))
+
+
+def _directory_entry(line: str) -> bool:
+    """Whether `line` is contact details ("- Ops room (Duty Manager): ext 2200, mobile 07700
+    900311"), about no role: a way to reach someone, and no more than a few words else."""
+    return bool(_CONTACT.search(line)) and len(_LETTER_WORD.findall(_CONTACT.sub(" ", line))) <= (
+        _DIRECTORY_WORDS
+    )
 
 
 def _sentences(text: str) -> list[str]:

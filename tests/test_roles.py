@@ -205,6 +205,15 @@ def test_an_emails_sign_off_and_signature_are_about_no_role() -> None:
     assert SCRUM.attribute("Thanks,\nThe PO -- our lead -- orders it.").role == "Product Owner"
 
 
+def test_contact_details_are_about_no_role() -> None:
+    directory = "- Product Owner: Dana Smith, ext. 2210\n- Scrum Master: Lee Wong, lee@acme.example"
+    assert SCRUM.attribute(directory).role is None
+    assert SCRUM.attribute(f"The Scrum Master books the room.\n{directory}").role == "Scrum Master"
+    # A sentence that does more than give a number is no directory entry.
+    rings = "The Scrum Master rings the facilities desk on ext. 4100 when a room is double-booked."
+    assert SCRUM.attribute(rings).role == "Scrum Master"
+
+
 def test_two_roles_each_the_subject_of_a_sentence_share_the_text() -> None:
     """The first sentence's subject counts double, and the runner-up needs half of that."""
     text = "The PO orders the backlog. The Scrum Master may review it."
