@@ -57,9 +57,10 @@ UNSTATED_AMOUNT = 0.5
 
 # "Who owns the incident and who runs the postmortem?" asks for each role's part.
 _WHO_AND_WHO = re.compile(r"\bwho\b.+(?:\band|\bor|,)\s+who\b", re.I)
-# What sets roles side by side ("the tutor or the head of year", "NPs, like the manager"), or
-# nothing at all between them in a list of keywords ("runner producer ad").
-_SIDE_BY_SIDE = re.compile(r"\b(?:and|or|nor|vs\.?|versus|like|unlike|than)\b|[,/&]|^\s*$", re.I)
+# What sets roles side by side ("the tutor or the head of year", "NPs, like the manager", the
+# British "lifeguard v swim teacher"), or nothing at all between them in a list of keywords
+# ("runner producer ad").
+_SIDE_BY_SIDE = re.compile(r"\b(?:and|or|nor|vs?\.?|versus|like|unlike|than)\b|[,/&]|^\s*$", re.I)
 # Where a sentence turns from what one does to what another does: "X suggests; Y decides",
 # "X suggests one, but Y writes it".
 _CLAUSE_BREAK = re.compile(r"[;:]\s+|,?\s+(?:but|while|whereas|yet)\s+", re.I)

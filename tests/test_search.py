@@ -403,10 +403,11 @@ def test_a_second_role_that_the_first_works_with_is_no_comparison(engine: Engine
     assert "manager" in asks.content  # what the owner works with is part of what is asked
     answer = s.search(asks.text)
     assert answer.answer_role == owner
-    # Side by side, they are compared: "and", "or", "vs", a comma, "like", or nothing at all
-    # between them in a list of keywords.
+    # Side by side, they are compared: "and", "or", "vs", "v", a comma, "like", or nothing at
+    # all between them in a list of keywords.
     for question in [
         "product owner or SAFe product manager: who owns the vision?",
+        "product owner v SAFe product manager on the vision",
         "does the PO own the vision like the SAFe PM does?",
         "PO, SAFe PM: vision",
         "vision PO SAFe PM",
