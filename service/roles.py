@@ -181,6 +181,11 @@ _BY = re.compile(
 )
 # What follows a subject that denies it does the thing: "X does not", "X never", "X can't".
 _DENIED = re.compile(r"\s*(?:(?:\w+\s+){0,2}?(?:not|never|no longer)\b|\w+n't\b|cannot\b)", re.I)
+# What comes before a passive's agent that denies it does the thing: "must not be restarted by
+# the operators", "are never granted by the desk".
+_DENIED_BEFORE_AGENT = re.compile(
+    r"(?:\bnot|\bnever|n't)\s+(?:\w+\s+){0,2}?\w+\s+by\s+(?:[\w'-]+\s+){0,3}$", re.I
+)
 # A denial with terms ("not ... unless", "except") says when the role does it, not that it does
 # not.
 _CONDITION = re.compile(r"\b(?:unless|except|until|without)\b", re.I)
@@ -414,22 +419,23 @@ class RoleBook:
         return None
 
     def doers(self, text: str) -> dict[str, bool]:
-        """The roles `text` says do something (True) or do not (False, "X does not ..."): those
-        it names as a subject, or as the agent of a passive ("done by the X"). A role named in
+        """The roles `text` says do something (True) or do not (False, "X does not ...", "is
+        never done by X"): those it names as a subject, or as the agent of a passive ("done by
+        the X"). A role named in
         passing, or in a contrast or scene-setting clause, neither does nor denies."""
         found: dict[str, bool] = {}
         for sentence in _sentences(text):
             contrast_end = _contrast_clause_end(sentence)
-            groups: list[tuple[list[str], int]] = []  # subjects ("the X and the Y"), and end
+            # Subjects ("the X and the Y"), where they end, and whether a passive denies them.
+            groups: list[tuple[list[str], int, bool]] = []
             for m in self.mentions(sentence):
+                before = sentence[max(contrast_end, 0) : m.start]
                 if groups and _COORDINATION.fullmatch(sentence[groups[-1][1] : m.start]):
-                    groups[-1] = ([*groups[-1][0], m.role], m.end)
-                elif m.start > contrast_end and _leads(
-                    sentence[max(contrast_end, 0) : m.start], sentence[m.end :]
-                ):
-                    groups.append(([m.role], m.end))
-            for roles, end in groups:
-                does = not _DENIED.match(sentence, end)
+                    groups[-1] = ([*groups[-1][0], m.role], m.end, groups[-1][2])
+                elif m.start > contrast_end and _leads(before, sentence[m.end :]):
+                    groups.append(([m.role], m.end, bool(_DENIED_BEFORE_AGENT.search(before))))
+            for roles, end, denied in groups:
+                does = not (denied or _DENIED.match(sentence, end))
                 if not does and _CONDITION.search(sentence, end):
                     continue  # "X does not merge it unless Y approved": X merges, on terms
                 for role in roles:

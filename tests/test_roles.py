@@ -165,6 +165,13 @@ def test_a_question_asks_about_the_roles_outside_its_scene_setting_clause() -> N
         ("A PO does not change the sprint backlog.", {"Product Owner": False}),
         ("The dev team never skips the review.", {"Developers": False}),
         ("The PO can't cancel it alone.", {"Product Owner": False}),
+        # a passive denies its agent before it: "must not be ... by", "is never ... by"
+        (
+            "It must not be restarted by the dev team; only the PO restarts it.",
+            {"Developers": False, "Product Owner": True},
+        ),
+        ("The goal is never changed by the Scrum Master.", {"Scrum Master": False}),
+        ("It is reordered by the PO, not by the Scrum Master.", {"Product Owner": True}),
         # a denial with terms says when it is done, not that it is not
         ("The PO does not cancel a sprint unless the goal is obsolete.", {}),
         ("Unlike the PO, the Scrum Master coaches.", {"Scrum Master": True}),
