@@ -421,8 +421,8 @@ class RoleBook:
     def doers(self, text: str) -> dict[str, bool]:
         """The roles `text` says do something (True) or do not (False, "X does not ...", "is
         never done by X"): those it names as a subject, or as the agent of a passive ("done by
-        the X"). A role named in
-        passing, or in a contrast or scene-setting clause, neither does nor denies."""
+        the X"). A role named in passing, or in a contrast or scene-setting clause, neither
+        does nor denies."""
         found: dict[str, bool] = {}
         for sentence in _sentences(text):
             contrast_end = _contrast_clause_end(sentence)
@@ -582,9 +582,9 @@ def _without_record(text: str) -> str:
 def _directory_entry(line: str) -> bool:
     """Whether `line` is contact details ("- Ops room (Duty Manager): ext 2200, mobile 07700
     900311"), about no role: a way to reach someone, and no more than a few words else."""
-    return bool(_CONTACT.search(line)) and len(_LETTER_WORD.findall(_CONTACT.sub(" ", line))) <= (
-        _DIRECTORY_WORDS
-    )
+    if not _CONTACT.search(line):
+        return False
+    return len(_LETTER_WORD.findall(_CONTACT.sub(" ", line))) <= _DIRECTORY_WORDS
 
 
 def _sentences(text: str) -> list[str]:
