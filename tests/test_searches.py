@@ -1,0 +1,61 @@
+"""Where a search runs: alone on the event loop, beside others on worker threads; and the same
+answers either way."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import httpx
+
+from service.api import Searches, create_app
+from service.engine import Engine
+from service.settings import Settings
+
+QUESTIONS = [
+    "Who represents the customer?",
+    "who prioritizes the backlog",
+    "What does a SAFe Product Manager do?",
+    "Who accepts stories?",
+]
+
+
+def thread_name() -> str:
+    return threading.current_thread().name
+
+
+def test_a_search_alone_runs_on_the_loop_and_searches_together_on_the_threads() -> None:
+    searches = Searches(threads=2)
+
+    async def scenario() -> tuple[str, list[str], str]:
+        alone = await searches.run(thread_name)
+        together = await asyncio.gather(*(searches.run(thread_name) for _ in range(3)))
+        after = await searches.run(thread_name)
+        return alone, together, after
+
+    alone, together, after = asyncio.run(scenario())
+    loop_thread = threading.current_thread().name
+    assert alone == loop_thread
+    assert all(name.startswith("search") for name in together), together
+    assert after == loop_thread  # the count of searches about went back to none
+
+
+def test_searches_asked_together_answer_as_they_do_alone(
+    settings: Settings, engine: Engine
+) -> None:
+    app = create_app(settings.model_copy(update={"rate_limit": ""}), engine)
+
+    async def scenario() -> tuple[list[httpx.Response], list[httpx.Response]]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://roleqa") as c:
+            alone = [await c.get("/search", params={"q": q}) for q in QUESTIONS]
+            together = await asyncio.gather(*(c.get("/search", params={"q": q}) for q in QUESTIONS))
+        return alone, list(together)
+
+    alone, together = asyncio.run(scenario())
+    for one, other in zip(alone, together, strict=True):
+        assert one.status_code == other.status_code == 200
+        a, b = one.json(), other.json()
+        assert a["answer_role"] == b["answer_role"]
+        assert [p["id"] for p in a["passages"]] == [p["id"] for p in b["passages"]]
+        assert [p["score"] for p in a["passages"]] == [p["score"] for p in b["passages"]]
