@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
+from service.lexical import STOPWORDS
 from service.roles import DAYS_AND_MONTHS, RoleBook
 
 # Two capitalised words: a first name and a surname ("Priya Nair", "Siobhan O'Kelly", "Dr Mehta").
@@ -45,8 +46,10 @@ _NAME_LABELLED = re.compile(
     rf"(?:({_NAME})\s*(?:\(|,)|({_PERSON})\s*\()\s*(?:[A-Z]{{2,4}}\s*,\s*)?"
     r"(?:(?:our|the|their|a|an|[Ss]enior|[Ll]ead)\s+)?$"
 )
-# ... and nothing after the role but its team: "Dan Whitfield (DW, TL Billing)".
-_LABEL_END = re.compile(r"(?:\s+[A-Z][\w&-]*){0,3}\s*[),:.]")
+# ... and nothing after the role but its team ("Dan Whitfield (DW, TL Billing)"), closing
+# markup, or a remark in brackets: "*Helen Okafor, Station Manager*", "HO: Helen Okafor,
+# Station Manager (chair)".
+_LABEL_END = re.compile(r"(?:\s+[A-Z][\w&-]*){0,3}\s*[),:.]|[*_]*[ \t]*(?:\(|$)", re.M)
 # A role labelled with the names after it, in a list or a who's who: "Head Coach: Gary Pennock,",
 # "**Dental nurses**: Jade (lead nurse), Aisha, and Connor, who's ...", "Practice manager: Karen.".
 _BRACKETED = r"(?:\s*\([^)]*\))?"
@@ -109,7 +112,9 @@ def people_in(texts: Sequence[str], book: RoleBook) -> dict[str, str]:
                 if len(words) > 1 and words[0] not in _TITLES:  # "Priya Nair" is also "Priya"
                     named.setdefault(words[0], set()).add(m.role)
     for name, roles in list(named.items()):
-        if initials := _paired_initials(name, texts):
+        # Initials that spell a word ("TO", "DO") would find the person in every heading or
+        # notice in capitals ("KEY TO INITIALS").
+        if (initials := _paired_initials(name, texts)) and initials.lower() not in STOPWORDS:
             named.setdefault(initials, set()).update(roles)
     return {
         name: roles.pop()
@@ -150,14 +155,14 @@ def _names_at(text: str, start: int, end: int) -> Iterator[str]:
 
 def _paired_initials(name: str, texts: Sequence[str]) -> str | None:
     """The initials of a full name, if the texts pair the two: "RP is Rhian Pugh", "HN Hana
-    Novak", "OL is Dr Owen Lusk", "Tom Heston (TH, ...)"."""
+    Novak", "HO: Helen Okafor", "OL is Dr Owen Lusk", "Tom Heston (TH, ...)"."""
     words = [w for w in name.split() if w not in _TITLES]
     if len(words) < 2:
         return None
     initials = "".join(w[0] for w in words)
     titles = "|".join(_TITLES)
     paired = re.compile(
-        rf"\b{initials}\s+(?:is\s+)?(?:(?:{titles})\.?\s+)?{re.escape(name)}\b"
+        rf"\b{initials}(?:\s*[:=]\s*|\s+is\s+|\s+)(?:(?:{titles})\.?\s+)?{re.escape(name)}\b"
         rf"|\b{re.escape(name)}\s*\(\s*{initials}\b"
     )
     return initials if any(paired.search(t) for t in texts) else None

@@ -11,8 +11,9 @@ its sentences, not a role it merely sets itself against ("Unlike the X, the Y ..
   counts again for the role the one before opened with;
 - a mention inside a leading contrast or scene-setting clause ("Unlike X, ...", "While X ...,
   ...", "When X is away, ...") barely counts, and such a heading passes on to the one around it;
-- a sentence that is the document's own record ("Owner: X. Version 4.2"), and a paragraph
-  opening with the document's version, count for no role;
+- a sentence that is the document's own record ("Owner: X. Version 4.2"), a paragraph opening
+  with the document's version, a meeting's attendance, and a line of contacts or of who is who
+  ("HO: Helen Okafor, Station Manager") count for no role;
 - a passage that names no role takes the roles named around it (its section, then the parent)
   only if it points back to someone ("They ...") or speaks of roles together; amid several
   roles it is shared only in the second case, and otherwise it is about none.
@@ -57,10 +58,12 @@ _PRONOUN_SUBJECT = re.compile(r"\W*(?:they|he|she)\b", re.I)
 # Where a sentence's opening clause ends: a subject after it is not the one the sentence opens
 # with ("She spots it, and the director decides").
 _CLAUSE_MARK = re.compile(r"[,;:]")
-# Words for several roles at once, or their working together.
+# Words for several roles at once, or their working together; but a shared drive is a store,
+# and a share of something or a file share no sharing.
+_STORES = r"drives?|folders?|inbox(?:es)?|mailbox(?:es)?|calendars?|diar(?:y|ies)|files?|of"
 _TOGETHER = re.compile(
     r"\b(?:roles?|both|each other|one another|everyone|everybody|together|jointly|joint|"
-    r"shared?|collaborat\w*|the others|whole team)\b",
+    rf"(?<!file )shared?(?!\s+(?:{_STORES})\b)|collaborat\w*|the others|whole team)\b",
     re.I,
 )
 # Words that open a clause setting the scene ("When the X is away, the Y ..."): background.
@@ -110,12 +113,15 @@ _FINITE_VERB = re.compile(
     r"(?:can|will|must|should|may|might|does|did|is|are|was|were|has|had|[a-z]+s|[a-z]+ed)\b"
 )
 # A document's own record: who owns, wrote, reviewed or approved it, its version, its next
-# review ("Report by Karen Holt, DM early", "Typed up from the handover book by the senior").
+# review, whom to ask about it ("Report by Karen Holt, DM early", "Typed up from the handover
+# book by the senior", "Minutes taken by SP", "Questions about this plan: Marek Nowak, ...").
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
 _DOCUMENT_CONTROL = re.compile(
     r"^\W*(?:[a-z]+\s+)?owner:|"
-    r"^\W*(?:written|typed(?: up)?|compiled|copied|collated|put together|tidied up|report|"
-    r"notes|minutes|debrief)(?:\s+(?:from|into|onto|in|on|for|at)(?:\s+[\w-]+){0,3}?)?\s+by\b|"
+    r"^\W*(?:written|typed(?: up)?|taken|kept|compiled|copied|collated|put together|tidied up|"
+    r"(?:report|notes|minutes|debrief)(?:\s+(?:taken|kept|written))?)"
+    r"(?:\s+(?:from|into|onto|in|on|for|at)(?:\s+[\w-]+){0,3}?)?\s+by\b|"
+    r"^\W*(?:questions|queries|comments|feedback)(?:\s+or\s+\w+)?\s+(?:about|on)\s+th(?:is|ese)\s+[a-z]+\b|"
     r"\b(?:version \d|issue \d|document (?:owner|control)|next review|last updated|"
     rf"(?:reviewed|approved|issued)\b[^.]*\b{_MONTH},? (?:19|20)\d\d\b)",
     re.I,
@@ -123,6 +129,11 @@ _DOCUMENT_CONTROL = re.compile(
 # A message's own record: its sender, recipients, date and subject; and its sign-off, the short
 # lines before the "--" that opens its signature ("Thanks all,", "Daniel"), and the signature.
 _MESSAGE_HEADER = re.compile(r"^(?:from|sent|date|to|cc|bcc|subject):.*$", re.I | re.M)
+# A meeting's own record: who came, who sent apologies ("Present: HO (chair), DM, SP.").
+_ATTENDANCE = re.compile(
+    r"^\W*(?:present|attendees|attending|(?:also )?in attendance|apologies|absent)\s*:.*$",
+    re.I | re.M,
+)
 _SIGNATURE = re.compile(r"^(?:[^\n.!?]{0,40}\n){0,2}--[ \t]*$.*?(?=\n\s*\n|\Z)", re.M | re.S)
 # What ends a speaker's label: "**Priya:**", "Gareth (PM):".
 _SPEAKER_LABEL_END = re.compile(r"[*_]*\s*(?:\([^)]*\)\s*)?:")
@@ -159,7 +170,14 @@ _RECORD_OPENING = re.compile(r"\W*(?:version|issue|revision)\s+[\w.]+,", re.I)
 _CONTACT = re.compile(
     r"\b0\d{2,4}[ -]?\d{3}[ -]?\d{3,4}\b|\bext\.?\s*\d{2,5}\b|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I
 )
-# A directory entry is a line of contacts and a few words to label them.
+# A key or a rota: a label, then the full name of who it is ("HO: Helen Okafor", "Techs on
+# days: Dan Ricketts").
+_WHO_IS_WHO = re.compile(
+    r"(?:^|(?<=[.;]))[\s*_-]*[A-Z][\w' ]{0,30}?:\s*(?:(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof)\.?\s+)?"
+    r"[A-Z][a-z]+ [A-Z][\w'’-]*[a-z]",
+    re.M,
+)
+# A directory entry is a line of contacts or names, and a few words to label them.
 _DIRECTORY_WORDS = 8
 _LETTER_WORD = re.compile(r"[^\W\d_]+")
 # What numbers a clause or times a log entry, opening its sentence: "11.4 Swimming teachers lead
@@ -571,8 +589,10 @@ def _without_record(text: str) -> str:
     January 2025. Written by the practice manager. Please read it in your first week." is
     about the document, every sentence of it. Nor is an email's "From: Daniel Okafor", or its
     sign-off and signature ("Thanks all, Daniel -- Daniel Okafor | Branch Manager"), about the
-    sender."""
-    paragraphs = _PARAGRAPH_BREAK.split(_SIGNATURE.sub("", _MESSAGE_HEADER.sub("", text)))
+    sender, nor the minutes' "Present: HO (chair), DM, SP" about who came."""
+    for record in (_MESSAGE_HEADER, _ATTENDANCE, _SIGNATURE):
+        text = record.sub("", text)
+    paragraphs = _PARAGRAPH_BREAK.split(text)
     kept = (
         "\n".join(line for line in p.split("\n") if not _directory_entry(line)) for p in paragraphs
     )
@@ -580,11 +600,13 @@ def _without_record(text: str) -> str:
 
 
 def _directory_entry(line: str) -> bool:
-    """Whether `line` is contact details ("- Ops room (Duty Manager): ext 2200, mobile 07700
-    900311"), about no role: a way to reach someone, and no more than a few words else."""
-    if not _CONTACT.search(line):
+    """Whether `line` is a directory's, about no role: contact details ("- Ops room (Duty
+    Manager): ext 2200, mobile 07700 900311") or who is who ("HO: Helen Okafor, Station Manager
+    (chair)", "SS: Sian Brennan. RCC: Craig Dunn."), and no more than a few words else."""
+    if not (_CONTACT.search(line) or _WHO_IS_WHO.match(line)):
         return False
-    return len(_LETTER_WORD.findall(_CONTACT.sub(" ", line))) <= _DIRECTORY_WORDS
+    rest = _WHO_IS_WHO.sub(" ", _CONTACT.sub(" ", line))
+    return len(_LETTER_WORD.findall(rest)) <= _DIRECTORY_WORDS
 
 
 def _sentences(text: str) -> list[str]:

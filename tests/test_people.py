@@ -91,14 +91,32 @@ SITE = RoleBook(
                 "Helen": "Health and Safety Advisor",
             },
         ),
+        # the minutes' key, a remark in brackets after the role; a signature in emphasis
         (
-            "Present: Dev Mistry (DM, Senior Warehouse Lead), Dan Okafor (DO, SM North).",
+            "GL: Gary Lund, Foreman (chair)\nHM: Helen Marsh, Health and Safety Advisor",
+            {
+                "GL": "Foreman",
+                "Gary Lund": "Foreman",
+                "Gary": "Foreman",
+                "HM": "Health and Safety Advisor",
+                "Helen Marsh": "Health and Safety Advisor",
+                "Helen": "Health and Safety Advisor",
+            },
+        ),
+        (
+            "Read it once, then keep it handy. *Gary Lund, Foreman*",
+            {"Gary Lund": "Foreman", "Gary": "Foreman"},
+        ),
+        # initials that spell a word would be found in every heading in capitals
+        ("KEY TO INITIALS\nTO: Tom Okoro, Foreman", {"Tom Okoro": "Foreman", "Tom": "Foreman"}),
+        (
+            "Present: Dev Mistry (DM, Senior Warehouse Lead), Dan Akers (DA, SM North).",
             {
                 "DM": "Warehouse Lead",
                 "Dev Mistry": "Warehouse Lead",
                 "Dev": "Warehouse Lead",
-                "DO": "Site Manager",
-                "Dan Okafor": "Site Manager",
+                "DA": "Site Manager",
+                "Dan Akers": "Site Manager",
                 "Dan": "Site Manager",
             },
         ),
@@ -136,6 +154,8 @@ def test_a_person_named_in_a_role_is_known_by_name_and_first_name(
         "Area site manager (Dan Okafor): 07700 900318",
         # a place before a clause, not a name before its role
         "Within 30 km of Hollins Moor, the site manager stops all lifting.",
+        # a place before a role and a person's surname: a remark in brackets only follows a role
+        "Stopped at Mill Hill, foreman Lewis (40877) took the keys.",
         # a list of roles names no one
         "Minimum crew: Site Manager, Foreman, Crane Operator, Banksman and two labourers.",
     ],
