@@ -25,6 +25,17 @@ SITE = RoleBook(
 )
 
 
+# Gary Lund, foreman, and Helen Marsh, HSA, known by initials, full and first name.
+GARY_AND_HELEN = {
+    "GL": "Foreman",
+    "Gary Lund": "Foreman",
+    "Gary": "Foreman",
+    "HM": "Health and Safety Advisor",
+    "Helen Marsh": "Health and Safety Advisor",
+    "Helen": "Health and Safety Advisor",
+}
+
+
 @pytest.mark.parametrize(
     ("text", "found"),
     [
@@ -82,26 +93,12 @@ SITE = RoleBook(
         # initials the text pairs with the name, as a diary's or the minutes' key does
         (
             "Who's who: GL is Gary Lund (general foreman), HM Helen Marsh (our HSA).",
-            {
-                "GL": "Foreman",
-                "Gary Lund": "Foreman",
-                "Gary": "Foreman",
-                "HM": "Health and Safety Advisor",
-                "Helen Marsh": "Health and Safety Advisor",
-                "Helen": "Health and Safety Advisor",
-            },
+            GARY_AND_HELEN,
         ),
         # the minutes' key, a remark in brackets after the role; a signature in emphasis
         (
             "GL: Gary Lund, Foreman (chair)\nHM: Helen Marsh, Health and Safety Advisor",
-            {
-                "GL": "Foreman",
-                "Gary Lund": "Foreman",
-                "Gary": "Foreman",
-                "HM": "Health and Safety Advisor",
-                "Helen Marsh": "Health and Safety Advisor",
-                "Helen": "Health and Safety Advisor",
-            },
+            GARY_AND_HELEN,
         ),
         (
             "Read it once, then keep it handy. *Gary Lund, Foreman*",
