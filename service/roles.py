@@ -114,7 +114,8 @@ _FINITE_VERB = re.compile(
 )
 # A document's own record: who owns, wrote, reviewed or approved it, its version, its next
 # review, whom to ask about it ("Report by Karen Holt, DM early", "Typed up from the handover
-# book by the senior", "Minutes taken by SP", "Questions about this plan: Marek Nowak, ...").
+# book by the senior", "Minutes taken by SP", "Questions about this plan: Marek Nowak, ...",
+# "last edited 3 March 2025 by Dan Whitlock").
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
 _DOCUMENT_CONTROL = re.compile(
     r"^\W*(?:[a-z]+\s+)?owner:|"
@@ -122,7 +123,8 @@ _DOCUMENT_CONTROL = re.compile(
     r"(?:report|notes|minutes|debrief)(?:\s+(?:taken|kept|written))?)"
     r"(?:\s+(?:from|into|onto|in|on|for|at)(?:\s+[\w-]+){0,3}?)?\s+by\b|"
     r"^\W*(?:questions|queries|comments|feedback)(?:\s+or\s+\w+)?\s+(?:about|on)\s+th(?:is|ese)\s+[a-z]+\b|"
-    r"\b(?:version \d|issue \d|document (?:owner|control)|next review|last updated|"
+    r"\b(?:version \d|issue \d|document (?:owner|control)|next review|"
+    r"last (?:updated|edited|reviewed|revised)|"
     rf"(?:reviewed|approved|issued)\b[^.]*\b{_MONTH},? (?:19|20)\d\d\b)",
     re.I,
 )

@@ -409,6 +409,7 @@ def test_a_text_naming_no_role_amid_several_is_shared_only_if_it_speaks_of_them_
     for footer in (
         "Questions about this guide: Dana Smith, Product Owner, Unit 7, Brunel Way.",
         "Queries about these procedures go to the Scrum Master's office, Unit 7, Brunel Way.",
+        "Staff wiki page, last edited 3 March 2025 by Dana Smith (Product Owner).",
     ):
         assert SCRUM.attribute(footer).role is None
 
