@@ -284,7 +284,9 @@ class Searches:
     ms of a 4 ms request at concurrency 1, where the loop has nothing else to do meanwhile. So a
     search runs on the loop when no other is running or starting; one yield first lets requests
     that arrived with it show themselves. With others about, the loop stays free to take in and
-    answer the rest while the threads search.
+    answer the rest while the threads search. (On the loop, a search holds off whatever arrives
+    meanwhile, and the time limit's 504, until it ends: a few milliseconds, and 0.15 s for the
+    longest question allowed, made of words the corpus does not know.)
     """
 
     def __init__(self, threads: int) -> None:
