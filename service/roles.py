@@ -12,8 +12,9 @@ its sentences, not a role it merely sets itself against ("Unlike the X, the Y ..
 - a mention inside a leading contrast or scene-setting clause ("Unlike X, ...", "While X ...,
   ...", "When X is away, ...") barely counts, and such a heading passes on to the one around it;
 - a sentence that is the document's own record ("Owner: X. Version 4.2"), a paragraph opening
-  with the document's version, a meeting's attendance, and a line of contacts or of who is who
-  ("HO: Helen Okafor, Station Manager") count for no role;
+  with the document's version or with what the document is for ("This manual sets out ..."),
+  a meeting's attendance, and a line of contacts or of who is who ("HO: Helen Okafor, Station
+  Manager") count for no role;
 - a passage that names no role takes the roles named around it (its section, then the parent)
   only if it points back to someone ("They ...") or speaks of roles together; amid several
   roles it is shared only in the second case, and otherwise it is about none.
@@ -167,6 +168,14 @@ _ONE_NOUN_PHRASE = re.compile(
 # A paragraph opening with the document's version: "Version 2.3, January 2025.", "Issue 7, March
 # 2024.", "Revision C, issued March 2024".
 _RECORD_OPENING = re.compile(r"\W*(?:version|issue|revision)\s+[\w.]+,", re.I)
+# ... or with what the document is for: "This manual sets out how the branch runs", "1.1 These
+# Station Operating Procedures (SOPs) set out ...", "This handbook tells you how the park runs".
+_SCOPE_OPENING = re.compile(
+    r"\W*(?:\d+(?:\.\d+)*\s+)?(?:this|these)\s+(?:[\w()-]+\s+){0,4}?"
+    r"(?:manual|handbook|guide|procedures?|polic(?:y|ies)|standards|plan|file|document|sops?)"
+    r"(?:\s+\([^)]*\))?\s+(?:sets? out|explains?|describes?|covers?|tells? you)\b",
+    re.I,
+)
 # A way to reach someone: a phone number ("01632 960 300", "07700 900311"), an extension
 # ("ext. 2210") or an email address.
 _CONTACT = re.compile(
@@ -598,7 +607,16 @@ def _without_record(text: str) -> str:
     kept = (
         "\n".join(line for line in p.split("\n") if not _directory_entry(line)) for p in paragraphs
     )
-    return "\n\n".join(p for p in kept if not _RECORD_OPENING.match(p))
+    return "\n\n".join(p for p in kept if not _opens_with_record(p))
+
+
+def _opens_with_record(paragraph: str) -> bool:
+    """Whether `paragraph` opens with the document's version, or with what the document is for
+    and says nothing of the roles together (the clinic's "This part of the staff handbook
+    describes the four roles ..." is about them all)."""
+    if _RECORD_OPENING.match(paragraph):
+        return True
+    return bool(_SCOPE_OPENING.match(paragraph)) and not speaks_of_roles_together(paragraph)
 
 
 def _directory_entry(line: str) -> bool:

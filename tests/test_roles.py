@@ -394,6 +394,21 @@ def test_a_paragraph_opening_with_the_documents_version_is_all_record() -> None:
     assert SCRUM.attribute(steps).role == "Product Owner"
 
 
+def test_a_paragraph_opening_with_what_the_document_is_for_is_all_record() -> None:
+    neighbours = (["The Product Owner orders the backlog.", "The Scrum Master coaches."],)
+    for scope in (
+        "This handbook sets out how the team works. The Scrum Master keeps it up to date.",
+        "1.1 These Team Operating Procedures (TOPs) set out how the PO and the team plan.",
+    ):
+        assert SCRUM.attribute(scope, context=neighbours).role is None
+        assert SCRUM.attribute(f"{scope}\n\nThe PO orders the backlog.").role == "Product Owner"
+    # Describing the roles is about them all; a scope named later in a paragraph is no opening.
+    roles = "This guide describes the three roles and how they work together."
+    assert SCRUM.attribute(roles, context=neighbours).role == SHARED
+    later = "The Scrum Master coaches. This handbook sets out the rest."
+    assert SCRUM.attribute(later).role == "Scrum Master"
+
+
 def test_a_text_naming_no_role_amid_several_is_shared_only_if_it_speaks_of_them_together() -> None:
     neighbours = (["The Product Owner orders the backlog.", "The Scrum Master coaches."],)
     assert SCRUM.attribute("The office opens at eight.", context=neighbours).role is None
