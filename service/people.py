@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator, Sequence
 
 from service.lexical import STOPWORDS
-from service.roles import DAYS_AND_MONTHS, RoleBook
+from service.roles import DAYS_AND_MONTHS, TITLES, RoleBook
 
 # Two capitalised words: a first name and a surname ("Priya Nair", "Siobhan O'Kelly", "Dr Mehta").
 _NAME = r"[A-Z][a-z]+ [A-Z][\w'’-]*[a-z]"
@@ -87,9 +87,6 @@ _CAPITALISED_BEFORE = re.compile(r"([A-Z][a-z][\w'’-]*) $")
 _ARTICLES = frozenset({"The", "A", "An", "Our", "Your", "Their", "Each", "Every"})
 # A role named after a comma: one item of a list.
 _LIST_ITEM = re.compile(r",\s*$")
-_TITLES = frozenset(
-    {"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Professor", "Sir", "Dame", "Sister"}
-)
 _ADDRESS = re.compile(r"\S+@\S+|\w+://\S+")
 _REACH = 80  # how far back a name, or the word before it, is looked for
 
@@ -109,7 +106,7 @@ def people_in(texts: Sequence[str], book: RoleBook) -> dict[str, str]:
                 if (capitalised and words[0].lower() in common) or book.mentions(name):
                     continue
                 named.setdefault(name, set()).add(m.role)
-                if len(words) > 1 and words[0] not in _TITLES:  # "Priya Nair" is also "Priya"
+                if len(words) > 1 and words[0] not in TITLES:  # "Priya Nair" is also "Priya"
                     named.setdefault(words[0], set()).add(m.role)
     for name, roles in list(named.items()):
         # Initials that spell a word ("TO", "DO") would find the person in every heading or
@@ -137,7 +134,7 @@ def _names_at(text: str, start: int, end: int) -> Iterator[str]:
     if before:
         name = before[1] or before[2]
         word = _CAPITALISED_BEFORE.search(text, max(before.start() - _REACH, 0), before.start())
-        if word is None or word[1] in _TITLES:
+        if word is None or word[1] in TITLES:
             yield name
     labels = []
     if (listed := _LISTED.match(text, end)) and _LABEL_START.search(text, reach, start):
@@ -156,11 +153,11 @@ def _names_at(text: str, start: int, end: int) -> Iterator[str]:
 def _paired_initials(name: str, texts: Sequence[str]) -> str | None:
     """The initials of a full name, if the texts pair the two: "RP is Rhian Pugh", "HN Hana
     Novak", "HO: Helen Okafor", "OL is Dr Owen Lusk", "Tom Heston (TH, ...)"."""
-    words = [w for w in name.split() if w not in _TITLES]
+    words = [w for w in name.split() if w not in TITLES]
     if len(words) < 2:
         return None
     initials = "".join(w[0] for w in words)
-    titles = "|".join(_TITLES)
+    titles = "|".join(TITLES)
     paired = re.compile(
         rf"\b{initials}(?:\s*[:=]\s*|\s+is\s+|\s+)(?:(?:{titles})\.?\s+)?{re.escape(name)}\b"
         rf"|\b{re.escape(name)}\s*\(\s*{initials}\b"

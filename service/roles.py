@@ -183,9 +183,13 @@ _CONTACT = re.compile(
 )
 # A key or a rota: a label, then the full name of who it is ("HO: Helen Okafor", "Techs on
 # days: Dan Ricketts").
+# What may come before a person's name.
+TITLES = frozenset(
+    {"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Professor", "Sir", "Dame", "Sister"}
+)
 _WHO_IS_WHO = re.compile(
-    r"(?:^|(?<=[.;]))[\s*_-]*[A-Z][\w' ]{0,30}?:\s*(?:(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof)\.?\s+)?"
-    r"[A-Z][a-z]+ [A-Z][\w'’-]*[a-z]",
+    r"(?:^|(?<=[.;]))[\s*_-]*[A-Z][\w' ]{0,30}?:\s*"
+    rf"(?:(?:{'|'.join(sorted(TITLES))})\.?\s+)?[A-Z][a-z]+ [A-Z][\w'’-]*[a-z]",
     re.M,
 )
 # A directory entry is a line of contacts or names, and a few words to label them.
