@@ -181,12 +181,12 @@ _SCOPE_OPENING = re.compile(
 _CONTACT = re.compile(
     r"\b0\d{2,4}[ -]?\d{3}[ -]?\d{3,4}\b|\bext\.?\s*\d{2,5}\b|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I
 )
-# A key or a rota: a label, then the full name of who it is ("HO: Helen Okafor", "Techs on
-# days: Dan Ricketts").
 # What may come before a person's name.
 TITLES = frozenset(
     {"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Professor", "Sir", "Dame", "Sister"}
 )
+# A key or a rota: a label, then the full name of who it is ("HO: Helen Okafor", "Techs on
+# days: Dan Ricketts").
 _WHO_IS_WHO = re.compile(
     r"(?:^|(?<=[.;]))[\s*_-]*[A-Z][\w' ]{0,30}?:\s*"
     rf"(?:(?:{'|'.join(sorted(TITLES))})\.?\s+)?[A-Z][a-z]+ [A-Z][\w'’-]*[a-z]",
