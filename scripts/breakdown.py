@@ -3,7 +3,8 @@
 
 For the distinct questions `scripts/bench.py` sends, each stage is timed on its own:
 
-- **encoder**: one question through the served int8 encoder (tokenising, onnxruntime, pooling);
+- **encoder**: one question through the served int8 encoder (tokenising, onnxruntime, pooling),
+  on one core as beside other searches, and on every core as a search alone is;
 - **scoring**: the rest of `Searcher.search` once the question's vectors are known (parsing,
   the five parts, ranking, answer sentences, roles);
 - **HTTP app**: the whole ASGI app as `make run` serves it (middleware, key and rate checks,
@@ -11,9 +12,9 @@ For the distinct questions `scripts/bench.py` sends, each stage is timed on its 
   called directly, so neither the search nor a socket is in it;
 - **onnxruntime's operators**, from its own profiler: what one encoder run is made of.
 
-What a live request adds to these (a thread hand-over each way, uvicorn, the client, loopback)
-is what `scripts/bench.py` shows against its bare-app floor. Timings move with the machine's
-load: read them side by side, from one run.
+What a live request adds to these (uvicorn, the client, loopback, and caches the encoder has
+just filled with its weights) is what `scripts/bench.py` shows against its bare-app floor.
+Timings move with the machine's load: read them side by side, from one run.
 
     python scripts/breakdown.py [--index DIR] [-n 1000]
 """
@@ -39,7 +40,7 @@ from bench import ROOT, index_version, question_stream
 from starlette.types import Message, Scope
 
 from service.api import create_app, open_engine, settle
-from service.encoder import ONNX_MODEL, OnnxEncoder, session_options
+from service.encoder import ONNX_MODEL, OnnxEncoder, all_cores, session_options
 from service.engine import Engine
 from service.index import ENCODER_DIR
 from service.settings import Settings
@@ -135,8 +136,14 @@ def main() -> None:
         searcher.search(q)
     tokens = statistics.median(len(encoder.tokenizer.encode(q).ids) for q in questions)
 
+    def encoded_alone() -> None:
+        with all_cores():
+            for q in questions:
+                encoder.encode([q])
+
+    alone_ms = per_call_ms(encoded_alone, args.n)
     stages = {
-        "encoder: one question (tokenise, onnxruntime, pool)": per_call_ms(
+        "encoder: one question (tokenise, onnxruntime, pool), on one core": per_call_ms(
             lambda: [encoder.encode([q]) for q in questions], args.n
         ),
         "scoring: the rest of a search, its vectors known": per_call_ms(
@@ -152,6 +159,7 @@ def main() -> None:
     for stage, ms in stages.items():
         print(f"| {stage} | {ms:.3f} |")
     print(f"| **sum** | **{sum(stages.values()):.3f}** |")
+    print(f"\nThe encoder on every core, as for a search alone: {alone_ms:.3f} ms a question.")
     print("\nonnxruntime's operators in one encoder run (its profiler, so a little slower):\n")
     print("| operator | µs per run |\n| --- | ---: |")
     for op, us in operators(version / ENCODER_DIR / ONNX_MODEL, encoder, questions).items():

@@ -19,6 +19,7 @@ from service.encoder import (
     TOKENIZER,
     Encoder,
     OnnxEncoder,
+    all_cores,
     session_options,
 )
 from service.engine import Engine
@@ -107,6 +108,31 @@ def test_a_text_gets_the_same_vector_alone_or_among_others(fast: OnnxEncoder) ->
     alone = np.vstack([fast.encode([t]) for t in texts])
     np.testing.assert_array_equal(together, alone)
     assert fast.encode([]).shape == (0, fast.dim)
+
+
+class Runs:
+    """An onnxruntime session that counts its runs."""
+
+    def __init__(self, session: ort.InferenceSession) -> None:
+        self.session, self.runs = session, 0
+
+    def run(self, *args: object) -> object:
+        self.runs += 1
+        return self.session.run(*args)
+
+
+def test_a_question_asked_alone_runs_on_every_core_to_the_same_vector(
+    fast: OnnxEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert fast.wide.get_session_options().intra_op_num_threads == max(os.cpu_count() or 1, 1)
+    wide = Runs(fast.wide)
+    monkeypatch.setattr(fast, "wide", wide)
+    questions = dev_questions()
+    with all_cores():
+        alone = np.vstack([fast.encode([q]) for q in questions])
+    assert wide.runs == len(questions)
+    np.testing.assert_array_equal(alone, fast.encode(questions))
+    assert wide.runs == len(questions)  # several texts run one per core, on the other session
 
 
 def test_the_index_holds_the_vectors_its_own_encoder_gives(built: Path, fast: OnnxEncoder) -> None:

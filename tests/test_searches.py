@@ -9,6 +9,7 @@ import threading
 import httpx
 
 from service.api import Searches, create_app
+from service.encoder import may_use_all_cores
 from service.engine import Engine
 from service.settings import Settings
 
@@ -20,24 +21,26 @@ QUESTIONS = [
 ]
 
 
-def thread_name() -> str:
-    return threading.current_thread().name
+def where() -> tuple[str, bool]:
+    """The thread a search runs on, and whether it may encode on every core."""
+    return threading.current_thread().name, may_use_all_cores()
 
 
 def test_a_search_alone_runs_on_the_loop_and_searches_together_on_the_threads() -> None:
     searches = Searches(threads=2)
 
-    async def scenario() -> tuple[str, list[str], str]:
-        alone = await searches.run(thread_name)
-        together = await asyncio.gather(*(searches.run(thread_name) for _ in range(3)))
-        after = await searches.run(thread_name)
+    async def scenario() -> tuple[tuple[str, bool], list[tuple[str, bool]], tuple[str, bool]]:
+        alone = await searches.run(where)
+        together = await asyncio.gather(*(searches.run(where) for _ in range(3)))
+        after = await searches.run(where)
         return alone, together, after
 
     alone, together, after = asyncio.run(scenario())
     loop_thread = threading.current_thread().name
-    assert alone == loop_thread
-    assert all(name.startswith("search") for name in together), together
-    assert after == loop_thread  # the count of searches about went back to none
+    assert alone == (loop_thread, True)
+    assert all(name.startswith("search") and not wide for name, wide in together), together
+    assert after == (loop_thread, True)  # the count of searches about went back to none
+    assert not may_use_all_cores()  # only while the lone search ran
 
 
 def test_searches_asked_together_answer_as_they_do_alone(
