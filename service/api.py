@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext, suppress
 from functools import partial
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -34,7 +34,7 @@ from service.engine import Engine
 from service.errors import ERROR_RESPONSES, body_problem, error_response, install, without_paths
 from service.extras import ExtraMissing
 from service.index import CURRENT, IndexRefused
-from service.middleware import BodyLimit, RequestContext, WorkLimit
+from service.middleware import BodyLimit, Load, RequestContext, WorkLimit
 from service.questions import check_question
 from service.schemas import (
     MAX_TOP_K,
@@ -78,11 +78,13 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app.state.settings = settings
     install(app, OPEN_PATHS)
     metrics.serve_index(lambda: engine.searcher.index)
+    load = Load()
     app.add_middleware(
         WorkLimit,
         max_in_flight=settings.max_in_flight,
         timeout_s=settings.request_timeout_s,
         exempt=PROBE_PATHS,
+        load=load,
     )
     docs = {app.docs_url, app.redoc_url, app.openapi_url, app.swagger_ui_oauth2_redirect_url}
     app.add_middleware(
@@ -104,7 +106,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         )
     app.add_middleware(RequestContext)
     app.include_router(web_router())
-    searches = Searches(settings.search_threads)
+    searches = Searches(settings.search_threads, load)
 
     async def answer(s: Searcher, question: str, top_k: int, role: str | None) -> Answer:
         engine: Engine = app.state.engine
@@ -280,7 +282,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
 
 class Searches:
     """Runs each search on a worker thread, unless it is the only one about: then on the loop,
-    its question encoded on every core.
+    and, if it is the only request in flight, with its question encoded on every core.
 
     A search handed to a thread, and its answer handed back, wake a sleeping core each way: 0.3
     ms of a 4 ms request at concurrency 1, where the loop has nothing else to do meanwhile. So a
@@ -289,11 +291,16 @@ class Searches:
     answer the rest while the threads search. (On the loop, a search holds off whatever arrives
     meanwhile, and the time limit's 504, until it ends: a few milliseconds, and 0.15 s for the
     longest question allowed, made of words the corpus does not know.)
+
+    Every core is for a search with no other request in flight at all: the encoder's threads
+    then wait on nothing else. With other requests about (answered on the loop between
+    searches), a core they need could stall the encoder's threads and add to the tail latency.
     """
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, load: Load | None = None) -> None:
         self._threads = ThreadPoolExecutor(threads, thread_name_prefix="search")
         self._about = 0  # searches running on the threads, or deciding where to run
+        self._load = load or Load()
 
     async def run(self, search: Callable[[], T]) -> T:
         if not self._about:
@@ -304,7 +311,7 @@ class Searches:
             finally:
                 self._about -= 1
             if alone:
-                with all_cores():
+                with all_cores() if self._load.in_flight <= 1 else nullcontext():
                     return search()
         self._about += 1
         try:

@@ -13,6 +13,7 @@ import re
 import time
 import uuid
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -142,6 +143,14 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
+@dataclass
+class Load:
+    """The requests being worked on now (probes aside): counted by `WorkLimit`, read by what
+    may do more while the service has nothing else to do."""
+
+    in_flight: int = 0
+
+
 class WorkLimit:
     """Bounds the requests worked on at once, and how long a client waits for one.
 
@@ -152,20 +161,25 @@ class WorkLimit:
     """
 
     def __init__(
-        self, app: ASGIApp, max_in_flight: int, timeout_s: float, exempt: Collection[str] = ()
+        self,
+        app: ASGIApp,
+        max_in_flight: int,
+        timeout_s: float,
+        exempt: Collection[str] = (),
+        load: Load | None = None,
     ) -> None:
         self.app = app
         self.max_in_flight = max_in_flight
         self.timeout_s = timeout_s
         self.exempt = frozenset(exempt)
-        self.in_flight = 0
+        self.load = load or Load()
         self._running: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.exempt:
             await self.app(scope, receive, send)
             return
-        if self.in_flight >= self.max_in_flight:
+        if self.load.in_flight >= self.max_in_flight:
             metrics.record_rejection("busy")
             await refuse(
                 scope, send, 503, "the service is busy: try again shortly", {"Retry-After": "1"}
@@ -198,13 +212,13 @@ class WorkLimit:
         )
 
     def _begin(self, task: asyncio.Task[None]) -> None:
-        self.in_flight += 1
+        self.load.in_flight += 1
         metrics.record_in_flight(+1)
         self._running.add(task)
         task.add_done_callback(self._end)
 
     def _end(self, task: asyncio.Task[None]) -> None:
-        self.in_flight -= 1
+        self.load.in_flight -= 1
         metrics.record_in_flight(-1)
         self._running.discard(task)
 
