@@ -131,7 +131,7 @@ def main() -> None:
     questions = [next(stream) for _ in range(args.n)]
     engine = open_engine(settings)
     searcher = engine.searcher
-    encoder = OnnxEncoder(version / ENCODER_DIR)
+    encoder = OnnxEncoder(version / ENCODER_DIR, alone_threads=settings.search_threads)
     for q in questions:  # the warm state of a running server: every vector remembered
         searcher.search(q)
     tokens = statistics.median(len(encoder.tokenizer.encode(q).ids) for q in questions)

@@ -354,6 +354,7 @@ def open_engine(settings: Settings, index: Path | None = None) -> Engine:
         settings.model_path,
         backend=settings.encoder,
         threads=settings.encoder_threads,
+        alone_threads=settings.search_threads,
         cache_size=settings.cache_size,
         on_cache=metrics.record_cache,
     )

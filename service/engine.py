@@ -70,19 +70,24 @@ class Engine:
         encoder: Encoder | None = None,
         backend: Backend = "onnx",
         threads: int = 1,
+        alone_threads: int = 1,
         cache_size: int = 0,
         on_cache: Callable[[bool], None] | None = None,
     ) -> Engine:
         """The engine for the index at `index_dir`; `encoder`, if given, serves every version.
 
         Otherwise the `onnx` backend serves each version with the encoder exported into it
-        (no torch needed), and `torch` with the model at `model_path` (the packaged one); both
-        remember the vectors of the last `cache_size` texts, as the engine does its answers.
+        (no torch needed), on `threads` threads a text and `alone_threads` for a question
+        asked within `all_cores()`; and `torch` with the model at `model_path` (the packaged
+        one). Both remember the vectors of the last `cache_size` texts, as the engine does its
+        answers.
         The `torch` backend needs the `build` extra: without it, ExtraMissing.
         """
         encoder_for = None
         if encoder is None and backend == "onnx":
-            encoder_for = partial(onnx_encoder, threads=threads, cache_size=cache_size)
+            encoder_for = partial(
+                onnx_encoder, threads=threads, alone_threads=alone_threads, cache_size=cache_size
+            )
         version = resolve(index_dir)
         if encoder is None:
             if encoder_for:
@@ -198,7 +203,9 @@ def remembering(encoder: Encoder, cache_size: int) -> Encoder:
     return CachedEncoder(encoder, cache_size) if cache_size else encoder
 
 
-def onnx_encoder(version: Path, threads: int, cache_size: int = 0) -> Encoder:
+def onnx_encoder(
+    version: Path, threads: int, alone_threads: int = 1, cache_size: int = 0
+) -> Encoder:
     """The ONNX encoder exported into an index version by `roleqa build`."""
     folder = version / ENCODER_DIR
     if not (folder / ONNX_MODEL).is_file():
@@ -207,6 +214,6 @@ def onnx_encoder(version: Path, threads: int, cache_size: int = 0) -> Encoder:
             "`roleqa build`, or serve it with ROLEQA_ENCODER=torch"
         )
     try:
-        return remembering(OnnxEncoder(folder, threads), cache_size)
+        return remembering(OnnxEncoder(folder, threads, alone_threads), cache_size)
     except RuntimeError as exc:
         raise IndexRefused(f"the index at {version} has a damaged encoder ({exc})") from exc

@@ -34,7 +34,10 @@ class Settings(BaseSettings):
         default=4096, ge=0, description="answers, and text vectors, remembered (LRU each); 0: none"
     )
     search_threads: int = Field(
-        default=2, ge=1, description="searches run at once on worker threads (one per core)"
+        default=2,
+        ge=1,
+        description="searches run at once on worker threads, and onnxruntime threads for a "
+        "search with no other request in flight (one per core)",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

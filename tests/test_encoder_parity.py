@@ -50,7 +50,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> Path:
 
 @pytest.fixture(scope="module")
 def fast(built: Path) -> OnnxEncoder:
-    return OnnxEncoder(built / ENCODER_DIR)
+    return OnnxEncoder(built / ENCODER_DIR, alone_threads=2)
 
 
 def dev_questions() -> list[str]:
@@ -122,9 +122,11 @@ class Runs:
 
 
 def test_a_question_asked_alone_runs_on_every_core_to_the_same_vector(
-    fast: OnnxEncoder, monkeypatch: pytest.MonkeyPatch
+    built: Path, fast: OnnxEncoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert fast.wide.get_session_options().intra_op_num_threads == max(os.cpu_count() or 1, 1)
+    assert fast.wide.get_session_options().intra_op_num_threads == 2
+    one_core = OnnxEncoder(built / ENCODER_DIR)
+    assert one_core.wide is one_core.session  # one thread alone too: no second session
     wide = Runs(fast.wide)
     monkeypatch.setattr(fast, "wide", wide)
     questions = dev_questions()
