@@ -33,7 +33,7 @@ SLOW_FUSIONS = ("SkipLayerNormFusion", "BiasGeluFusion")
 
 Backend = Literal["onnx", "torch"]
 
-# Set while a search runs with nothing else about (see service.api.Searches).
+# Set while a search runs with no other request in flight (see service.api.Searches).
 _ALONE: ContextVar[bool] = ContextVar("roleqa_alone", default=False)
 
 
@@ -126,7 +126,7 @@ class OnnxEncoder:
             config = json.loads((folder / ENCODER_CONFIG).read_text(encoding="utf-8"))
             self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER))
             self.session = open_session(folder / ONNX_MODEL, threads)
-            self.wide = (
+            self.alone_session = (
                 open_session(folder / ONNX_MODEL, alone_threads)
                 if alone_threads > threads
                 else self.session
@@ -141,7 +141,7 @@ class OnnxEncoder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) < 2:  # a question: no hand-over to another thread
-            session = self.wide if may_use_all_cores() else self.session
+            session = self.alone_session if may_use_all_cores() else self.session
             rows = [self._encode_one(t, session) for t in texts]
         else:
             rows = list(

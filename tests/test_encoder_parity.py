@@ -124,17 +124,17 @@ class Runs:
 def test_a_question_asked_alone_runs_on_every_core_to_the_same_vector(
     built: Path, fast: OnnxEncoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert fast.wide.get_session_options().intra_op_num_threads == 2
+    assert fast.alone_session.get_session_options().intra_op_num_threads == 2
     one_core = OnnxEncoder(built / ENCODER_DIR)
-    assert one_core.wide is one_core.session  # one thread alone too: no second session
-    wide = Runs(fast.wide)
-    monkeypatch.setattr(fast, "wide", wide)
+    assert one_core.alone_session is one_core.session  # one thread alone too: no second session
+    runs = Runs(fast.alone_session)
+    monkeypatch.setattr(fast, "alone_session", runs)
     questions = dev_questions()
     with all_cores():
         alone = np.vstack([fast.encode([q]) for q in questions])
-    assert wide.runs == len(questions)
+    assert runs.runs == len(questions)
     np.testing.assert_array_equal(alone, fast.encode(questions))
-    assert wide.runs == len(questions)  # several texts run one per core, on the other session
+    assert runs.runs == len(questions)  # several texts run one per core, on the other session
 
 
 def test_the_index_holds_the_vectors_its_own_encoder_gives(built: Path, fast: OnnxEncoder) -> None:
