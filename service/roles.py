@@ -29,6 +29,7 @@ A role's names are those roles.toml gives and those the documents give the peopl
 from __future__ import annotations
 
 import calendar
+import itertools
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -565,8 +566,7 @@ def _norm(name: str) -> str:
     """ "Editor-in-Chief", "editor in  chief"; "P.O.", "PO"; "Heads of Year"; "Secretaries":
     one key each."""
     words = _APOSTROPHE.sub("", name.lower()).replace(".", "").replace("-", " ").split()
-    following = [*words[1:], ""]
-    return " ".join(_singular(w, f) for w, f in zip(words, following, strict=True))
+    return " ".join(_singular(w, f) for w, f in itertools.pairwise([*words, ""]))
 
 
 def _singular(word: str, following: str) -> str:
@@ -582,8 +582,7 @@ def _spelled(alias: str) -> str:
     initials with or without dots ("P.O."), in the plural before "of" ("Heads of Year") or of
     a last "y" ("Secretaries")."""
     words = re.split(r"[\s-]+", alias.strip())
-    following = [*words[1:], ""]
-    return r"[\s-]+".join(_word_pattern(w, f) for w, f in zip(words, following, strict=True))
+    return r"[\s-]+".join(_word_pattern(w, f) for w, f in itertools.pairwise([*words, ""]))
 
 
 def _word_pattern(word: str, following: str) -> str:

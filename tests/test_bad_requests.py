@@ -95,6 +95,7 @@ CATALOGUE = [
         "top_k: Input should be a valid integer",
     ),
     ask("unknown role", {"question": "who?", "role": "Janitor"}, 422, "unknown role 'Janitor'"),
+    ask("role of no words", {"question": "who?", "role": "-"}, 422, "unknown role '-'"),
     ask(
         "role a list",
         {"question": "who?", "role": ["PO"]},
@@ -130,6 +131,7 @@ CATALOGUE = [
     search("k negative", {"q": "who?", "k": -1}, 422, "k: Input should be greater"),
     search("k a word", {"q": "who?", "k": "many"}, 422, "k: Input should be a valid integer"),
     search("unknown role", {"q": "who?", "role": "Janitor"}, 422, "unknown role 'Janitor'"),
+    search("role of no words", {"q": "who?", "role": "'"}, 422, 'unknown role "\'"'),
     Bad("wrong method", "DELETE", "/ask", 405, "Method Not Allowed"),
     Bad("no such path", "GET", "/answers", 404, "Not Found"),
 ]
