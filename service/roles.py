@@ -133,9 +133,12 @@ _DOCUMENT_CONTROL = re.compile(
 # A message's own record: its sender, recipients, date and subject; and its sign-off, the short
 # lines before the "--" that opens its signature ("Thanks all,", "Daniel"), and the signature.
 _MESSAGE_HEADER = re.compile(r"^(?:from|sent|date|to|cc|bcc|subject):.*$", re.I | re.M)
-# A meeting's own record: who came, who sent apologies ("Present: HO (chair), DM, SP.").
+# A meeting's own record: who came, who sent apologies ("Present: HO (chair), DM, SP."), on a
+# line of its own or after the sentence that opens the meeting ("JE opened the meeting at
+# 7.30pm. Present: ...").
 _ATTENDANCE = re.compile(
-    r"^\W*(?:present|attendees|attending|(?:also )?in attendance|apologies|absent)\s*:.*$",
+    r"(?:^|(?<=[.!?]))\W*(?:present|attendees|attending|(?:also )?in attendance|apologies|"
+    r"absent)\s*:.*$",
     re.I | re.M,
 )
 _SIGNATURE = re.compile(r"^(?:[^\n.!?]{0,40}\n){0,2}--[ \t]*$.*?(?=\n\s*\n|\Z)", re.M | re.S)
@@ -184,7 +187,8 @@ _CONTACT = re.compile(
 )
 # What may come before a person's name.
 TITLES = frozenset(
-    {"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Professor", "Sir", "Dame", "Sister"}
+    {"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Professor", "Sir", "Dame", "Sister", "Revd"}
+    | {"Rev", "Fr", "Cllr"}
 )
 # A key or a rota: a label, then the full name of who it is ("HO: Helen Okafor", "Techs on
 # days: Dan Ricketts").

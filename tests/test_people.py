@@ -106,6 +106,15 @@ GARY_AND_HELEN = {
         ),
         # initials that spell a word would be found in every heading in capitals
         ("KEY TO INITIALS\nTO: Tom Okoro, Foreman", {"Tom Okoro": "Foreman", "Tom": "Foreman"}),
+        # a clergy or council title before the name, as before a doctor's
+        (
+            "GL: Revd Gary Lund, Foreman (chair)",
+            {"GL": "Foreman", "Gary Lund": "Foreman", "Gary": "Foreman"},
+        ),
+        (
+            "Cllr Helen Marsh, our HSA, opened it.",
+            {"Helen Marsh": "Health and Safety Advisor", "Helen": "Health and Safety Advisor"},
+        ),
         (
             "Present: Dev Mistry (DM, Senior Warehouse Lead), Dan Akers (DA, SM North).",
             {

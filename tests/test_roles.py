@@ -234,8 +234,9 @@ def test_contact_details_are_about_no_role() -> None:
 @pytest.mark.parametrize(
     "record",
     [
-        # who came to a meeting
+        # who came to a meeting, on a line of its own or after the meeting's opening
         "Present: Dana Smith (PO, chair), Lee Wong (Scrum Master). Apologies: the dev team.",
+        "The meeting opened at 7.30pm. Present: PO (chair), Scrum Master. In attendance: devs.",
         # the minutes' key of initials, and a rota: who is who
         "DS: Dana Smith, Product Owner (chair)\nLW: Lee Wong, Scrum Master (minutes)",
         "PO: Dana Smith. Scrum Master: Lee Wong. Developers on call: Sam Hale.",
@@ -532,6 +533,8 @@ def test_a_markdown_corpus_with_four_roles_gets_its_gold_roles() -> None:
         "bakery",
         "allotment",
         "ambulance",
+        "salon",
+        "parish",
     ],
 )
 def test_most_passages_of_the_other_held_out_corpora_get_their_gold_role(name: str) -> None:
