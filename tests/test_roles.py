@@ -240,8 +240,10 @@ def test_contact_details_are_about_no_role() -> None:
         # the minutes' key of initials, and a rota: who is who
         "DS: Dana Smith, Product Owner (chair)\nLW: Lee Wong, Scrum Master (minutes)",
         "PO: Dana Smith. Scrum Master: Lee Wong. Developers on call: Sam Hale.",
-        # who took the minutes
+        # who took the minutes; what minutes these are, and that the last ones were agreed
         "Minutes taken by the Scrum Master and approved by the PO.",
+        "Minutes of the team meeting held on 11 March in Room 3, kept by the Product Owner.",
+        "The minutes of the last meeting were agreed and signed by the PO.",
     ],
 )
 def test_a_meetings_record_and_who_is_who_are_about_no_role(record: str) -> None:
