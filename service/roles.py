@@ -514,8 +514,10 @@ class RoleBook:
         borrowed = not any(scores.values())
         together = any(speaks_of_roles_together(t) for t in (text, *section))
         # A text that names no role takes its surroundings' only if it points back to someone
-        # ("They ...") or speaks of roles together: "The site opens at 07:30." is about none.
-        for tier in context if together or _REFERS_BACK.search(text) else ():
+        # ("They ...") or speaks of roles together: "The site opens at 07:30." is about none,
+        # and so is the document's record ("These procedures set out ... They apply to all
+        # staff"), whose "they" is the document.
+        for tier in context if together or _REFERS_BACK.search(_without_record(text)) else ():
             if any(scores.values()):
                 break
             for other in tier:
