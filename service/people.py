@@ -109,9 +109,10 @@ def people_in(texts: Sequence[str], book: RoleBook) -> dict[str, str]:
                 if len(words) > 1 and words[0] not in TITLES:  # "Priya Nair" is also "Priya"
                     named.setdefault(words[0], set()).add(m.role)
     for name, roles in list(named.items()):
-        # Initials that spell a word ("TO", "DO") would find the person in every heading or
-        # notice in capitals ("KEY TO INITIALS").
-        if (initials := _paired_initials(name, texts)) and initials.lower() not in STOPWORDS:
+        # Initials that spell a word ("TO", "ME") would find the person in every heading or
+        # notice in capitals that has the word ("KEY TO INITIALS"): not where there is one.
+        initials = _paired_initials(name, texts)
+        if initials and not (initials.lower() in STOPWORDS and _in_capitals(initials, texts)):
             named.setdefault(initials, set()).update(roles)
     return {
         name: roles.pop()
@@ -148,6 +149,16 @@ def _names_at(text: str, start: int, end: int) -> Iterator[str]:
     # "Master, Chief Officer, Chief Engineer, Purser" lists roles: none is another's name.
     if (apposed := _NAME_APPOSED.match(text, end)) and not _LIST_ITEM.search(text, reach, start):
         yield apposed[1]
+
+
+def _in_capitals(word: str, texts: Sequence[str]) -> bool:
+    """Whether `word` stands in a line of several words written in capitals."""
+    found = re.compile(rf"\b{word}\b")
+    return any(
+        line.isupper() and len(line.split()) > 1 and found.search(line)
+        for text in texts
+        for line in text.splitlines()
+    )
 
 
 def _paired_initials(name: str, texts: Sequence[str]) -> str | None:

@@ -104,8 +104,13 @@ GARY_AND_HELEN = {
             "Read it once, then keep it handy. *Gary Lund, Foreman*",
             {"Gary Lund": "Foreman", "Gary": "Foreman"},
         ),
-        # initials that spell a word would be found in every heading in capitals
+        # initials that spell a word would be found in every heading in capitals that has it,
+        # but stand for the person where there is none
         ("KEY TO INITIALS\nTO: Tom Okoro, Foreman", {"Tom Okoro": "Foreman", "Tom": "Foreman"}),
+        (
+            "Key to initials\nME: Mary Evans, Foreman (chair)",
+            {"ME": "Foreman", "Mary Evans": "Foreman", "Mary": "Foreman"},
+        ),
         # a clergy or council title before the name, as before a doctor's
         (
             "GL: Revd Gary Lund, Foreman (chair)",
