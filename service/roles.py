@@ -193,10 +193,12 @@ TITLES = frozenset(
     | {"Rev", "Fr", "Cllr"}
 )
 # A key or a rota: a label, then the full name of who it is ("HO: Helen Okafor", "Techs on
-# days: Dan Ricketts").
+# days: Dan Ricketts"); or the full name and its initials, then what they are ("Margaret
+# Ellwood (ME) - Chair, trustee").
+_FULL_NAME = rf"(?:(?:{'|'.join(sorted(TITLES))})\.?\s+)?[A-Z][a-z]+ [A-Z][\w'’-]*[a-z]"
 _WHO_IS_WHO = re.compile(
-    r"(?:^|(?<=[.;]))[\s*_-]*[A-Z][\w' ]{0,30}?:\s*"
-    rf"(?:(?:{'|'.join(sorted(TITLES))})\.?\s+)?[A-Z][a-z]+ [A-Z][\w'’-]*[a-z]",
+    rf"(?:^|(?<=[.;]))[\s*_-]*(?:[A-Z][\w' ]{{0,30}}?:\s*{_FULL_NAME}|"
+    rf"{_FULL_NAME}\s*\([A-Z]{{2,4}}\)\s*[-\u2013\u2014:]\s)",
     re.M,
 )
 # A directory entry is a line of contacts or names, and a few words to label them.

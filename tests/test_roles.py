@@ -239,6 +239,7 @@ def test_contact_details_are_about_no_role() -> None:
         "The meeting opened at 7.30pm. Present: PO (chair), Scrum Master. In attendance: devs.",
         # the minutes' key of initials, and a rota: who is who
         "DS: Dana Smith, Product Owner (chair)\nLW: Lee Wong, Scrum Master (minutes)",
+        "Dana Smith (DS) - Product Owner, chair\nLee Wong (LW) - Scrum Master",
         "PO: Dana Smith. Scrum Master: Lee Wong. Developers on call: Sam Hale.",
         # who took the minutes; what minutes these are, and that the last ones were agreed
         "Minutes taken by the Scrum Master and approved by the PO.",
