@@ -21,18 +21,16 @@ import re
 from collections.abc import Iterator, Sequence
 
 from service.lexical import STOPWORDS
-from service.roles import DAYS_AND_MONTHS, TITLES, RoleBook
+from service.roles import DAYS_AND_MONTHS, NAME, TITLES, RoleBook
 
-# Two capitalised words: a first name and a surname ("Priya Nair", "Siobhan O'Kelly", "Dr Mehta").
-_NAME = r"[A-Z][a-z]+ [A-Z][\w'’-]*[a-z]"
 # Anyone: a full name, or a first name alone ("Karen"), where the form leaves no doubt.
-_PERSON = rf"\b(?:{_NAME}|[A-Z][a-z]+)"
+_PERSON = rf"\b(?:{NAME}|[A-Z][a-z]+)"
 # What may stand in brackets after a role: a name, initials, or a nickname after "the".
-_IN_BRACKETS = re.compile(rf"\s*\(\s*(?:the\s+([a-z][a-z'-]+)|({_NAME})|([A-Z]{{2,4}}))\s*\)")
+_IN_BRACKETS = re.compile(rf"\s*\(\s*(?:the\s+([a-z][a-z'-]+)|({NAME})|([A-Z]{{2,4}}))\s*\)")
 # A name saying who holds the role after it: "Gary Lund is the", "Sam Okafor is head", "Priya
 # Nair, our". Never a first name alone: "Housekeeping is the foreman's obsession".
 _NAME_IS = re.compile(
-    rf"({_NAME})(?:\s+(?:is|was)\s+(?:(?:the|our|your|their|a|an)\s+)?|"
+    rf"({NAME})(?:\s+(?:is|was)\s+(?:(?:the|our|your|their|a|an)\s+)?|"
     r"(?P<beside>\s*,\s+)(?:the|our|your|their|a|an)\s+)(?:[a-z]+\s+)?$"
 )
 # ... where a role set beside a name by a comma ends its phrase: "Priya Nair, our research
@@ -43,7 +41,7 @@ _APPOSITION_END = re.compile(r"\s*(?:[,.;:)]|$)")
 # "Beth Alder (our RVN)", "Tom Heston (TH, Senior Workforce Planner)"; but not "Alison Reid,
 # Superintendent Pharmacist", who is not a pharmacist of the role.
 _NAME_LABELLED = re.compile(
-    rf"(?:({_NAME})\s*(?:\(|,)|({_PERSON})\s*\()\s*(?:[A-Z]{{2,4}}\s*,\s*)?"
+    rf"(?:({NAME})\s*(?:\(|,)|({_PERSON})\s*\()\s*(?:[A-Z]{{2,4}}\s*,\s*)?"
     r"(?:(?:our|the|their|a|an|[Ss]enior|[Ll]ead)\s+)?$"
 )
 # ... and nothing after the role but its team ("Dan Whitfield (DW, TL Billing)"), closing
@@ -80,7 +78,7 @@ _WHO_IS = re.compile(
 _WHO_IS_END = re.compile(r"\s*(?:[,;.(]|\s(?:and|&|-|\u2013|\u2014)\s|$)", re.M)
 # A role with a name set beside it: "General Foreman, Gary Lund: 07700 ...", "the lab manager,
 # Helen Marsh, keeps ...".
-_NAME_APPOSED = re.compile(rf",\s+({_NAME})(?=\s*[,:])")
+_NAME_APPOSED = re.compile(rf",\s+({NAME})(?=\s*[,:])")
 # A capitalised word right before a would-be name makes it part of a longer one ("the Collections
 # Development Panel"), unless it is a title ("Dr Priya Nandra") or initials ("HN Hana Novak").
 _CAPITALISED_BEFORE = re.compile(r"([A-Z][a-z][\w'’-]*) $")

@@ -189,13 +189,16 @@ _CONTACT = re.compile(
 )
 # What may come before a person's name.
 TITLES = frozenset(
-    {"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Professor", "Sir", "Dame", "Sister", "Revd"}
-    | {"Rev", "Fr", "Cllr"}
+    {"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Professor", "Sir", "Dame", "Sister"}
+    | {"Revd", "Rev", "Fr", "Cllr"}  # clergy and councillors
 )
+# Two capitalised words: a first name and a surname ("Priya Nair", "Siobhan O'Kelly").
+NAME = r"[A-Z][a-z]+ [A-Z][\w'’-]*[a-z]"
+
 # A key or a rota: a label, then the full name of who it is ("HO: Helen Okafor", "Techs on
 # days: Dan Ricketts"); or the full name and its initials, then what they are ("Margaret
 # Ellwood (ME) - Chair, trustee").
-_FULL_NAME = rf"(?:(?:{'|'.join(sorted(TITLES))})\.?\s+)?[A-Z][a-z]+ [A-Z][\w'’-]*[a-z]"
+_FULL_NAME = rf"(?:(?:{'|'.join(sorted(TITLES))})\.?\s+)?{NAME}"
 _WHO_IS_WHO = re.compile(
     rf"(?:^|(?<=[.;]))[\s*_-]*(?:[A-Z][\w' ]{{0,30}}?:\s*{_FULL_NAME}|"
     rf"{_FULL_NAME}\s*\([A-Z]{{2,4}}\)\s*[-\u2013\u2014:]\s)",
