@@ -11,8 +11,10 @@ cannot know these names; the documents say them in a few set ways:
 
 A person is then known by the full name, by the first name alone, and by their initials where
 the documents pair them with the name ("RP is Rhian Pugh", "Tom Heston (TH, ...)"), as diaries
-and minutes do before writing "08:15 RP. Fed the lions" or "TH reported the figures". A name
-the documents give to two roles, or that roles.toml already gives, is left out.
+and minutes do before writing "08:15 RP. Fed the lions" or "TH reported the figures"; such
+initials win over a role's that roles.toml never writes ("SM: Sophie Marchal, head winemaker",
+where "SM" would otherwise be a Shop Manager). A name the documents give to two roles, or that
+roles.toml already gives, is left out.
 """
 
 from __future__ import annotations
@@ -38,11 +40,12 @@ _NAME_IS = re.compile(
 _APPOSITION_END = re.compile(r"\s*(?:[,.;:)]|$)")
 # A name labelled with the role after it: "Priya Raman (1st AD)", "Jade (lead nurse)", "Helen
 # Marsh, Lab Manager:", "Karen Holt, Practice Manager.", "Daniel Mensah, night auditor, at 06:40",
-# "Beth Alder (our RVN)", "Tom Heston (TH, Senior Workforce Planner)"; but not "Alison Reid,
-# Superintendent Pharmacist", who is not a pharmacist of the role.
+# "Beth Alder (our RVN)", "Tom Heston (TH, Senior Workforce Planner)", "Fran Hollis, shop, tours
+# and events (CDM)"; but not "Alison Reid, Superintendent Pharmacist", who is not a pharmacist
+# of the role.
 _NAME_LABELLED = re.compile(
-    rf"(?:({NAME})\s*(?:\(|,)|({_PERSON})\s*\()\s*(?:[A-Z]{{2,4}}\s*,\s*)?"
-    r"(?:(?:our|the|their|a|an|[Ss]enior|[Ll]ead)\s+)?$"
+    rf"(?:({NAME})\s*(?:\(|,(?:[^().!?;:\n]{{1,60}}\()?)|({_PERSON})\s*\()"
+    r"\s*(?:[A-Z]{2,4}\s*,\s*)?(?:(?:our|the|their|a|an|[Ss]enior|[Ll]ead)\s+)?$"
 )
 # ... and nothing after the role but its team ("Dan Whitfield (DW, TL Billing)"), closing
 # markup, or a remark in brackets: "*Helen Okafor, Station Manager*", "HO: Helen Okafor,
@@ -100,6 +103,10 @@ def people_in(texts: Sequence[str], book: RoleBook) -> dict[str, str]:
         for m in book.mentions(text):
             for name in _names_at(text, m.start, m.end):
                 words = name.split()
+                if text[m.start : m.end] == _initials(name):
+                    # "SM: Sophie Marchal, head winemaker": the label is her initials, though
+                    # they spell a role's too ("Shop Manager").
+                    continue
                 capitalised = words[0][0].isupper()
                 if (capitalised and words[0].lower() in common) or book.mentions(name):
                     continue
@@ -115,7 +122,7 @@ def people_in(texts: Sequence[str], book: RoleBook) -> dict[str, str]:
     return {
         name: roles.pop()
         for name, roles in sorted(named.items())
-        if len(roles) == 1 and book.canonical(name) is None
+        if len(roles) == 1 and book.written(name) is None
     }
 
 
@@ -159,16 +166,22 @@ def _in_capitals(word: str, texts: Sequence[str]) -> bool:
     )
 
 
+def _initials(name: str) -> str:
+    """ "Rhian Pugh" -> "RP", "Dr Owen Lusk" -> "OL"; a single name has one letter."""
+    return "".join(w[0] for w in name.split() if w not in TITLES)
+
+
 def _paired_initials(name: str, texts: Sequence[str]) -> str | None:
     """The initials of a full name, if the texts pair the two: "RP is Rhian Pugh", "HN Hana
     Novak", "HO: Helen Okafor", "OL is Dr Owen Lusk", "Tom Heston (TH, ...)"."""
-    words = [w for w in name.split() if w not in TITLES]
-    if len(words) < 2:
+    initials = _initials(name)
+    if len(initials) < 2:
         return None
-    initials = "".join(w[0] for w in words)
     titles = "|".join(TITLES)
+    # Markup may wrap the initials: "- **TA**: Tom Ashdown, Vineyard Mgr".
     paired = re.compile(
-        rf"\b{initials}(?:\s*[:=]\s*|\s+is\s+|\s+)(?:(?:{titles})\.?\s+)?{re.escape(name)}\b"
+        rf"\b{initials}[*_]*(?:\s*[:=]\s*|\s+is\s+|\s+)(?:(?:{titles})\.?\s+)?"
+        rf"{re.escape(name)}\b"
         rf"|\b{re.escape(name)}\s*\(\s*{initials}\b"
     )
     return initials if any(paired.search(t) for t in texts) else None

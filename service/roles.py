@@ -269,6 +269,7 @@ class RoleBook:
     _pattern: re.Pattern[str] = field(init=False, repr=False)
     _by_name: dict[str, str] = field(init=False, repr=False)
     _people: set[str] = field(init=False, repr=False)
+    _initialisms: set[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.roles:
@@ -302,10 +303,12 @@ class RoleBook:
         initials = {
             _initials(a) for r in self.roles for a in r.names if _initials(a) != a.upper()
         } - {_norm(a).upper() for a in aliases}
+        self._initialisms = set()
         for role in self.roles:
             for alias in role.names:
-                if _initials(alias) in initials:
-                    self._by_name.setdefault(_norm(_initials(alias)), role.name)
+                if _initials(alias) in initials and _norm(_initials(alias)) not in self._by_name:
+                    self._by_name[_norm(_initials(alias))] = role.name
+                    self._initialisms.add(_norm(_initials(alias)))
         exact = initials | as_written
         acronyms = "|".join(_spelled(a) for a in sorted(exact, key=len, reverse=True))
         either = f"{named}|(?<!\\d)(?<!\\d )(?:{acronyms})" if acronyms else named
@@ -355,6 +358,12 @@ class RoleBook:
     def canonical(self, name: str) -> str | None:
         """The role called `name` (any alias, any case), or None."""
         return self._by_name.get(_norm(name))
+
+    def written(self, name: str) -> str | None:
+        """The role roles.toml (or a person's name) calls `name`: as `canonical`, but not by
+        initials it only guesses from an alias ("SM" from "Shop Manager")."""
+        key = _norm(name)
+        return None if key in self._initialisms else self._by_name.get(key)
 
     def mentions(self, text: str) -> list[Mention]:
         """The roles `text` names, in order. A name right before another, after an article,

@@ -111,6 +111,18 @@ GARY_AND_HELEN = {
             "Key to initials\nME: Mary Evans, Foreman (chair)",
             {"ME": "Foreman", "Mary Evans": "Foreman", "Mary": "Foreman"},
         ),
+        # a who's who in Markdown, with the role after a description
+        (
+            "- **GL**: Gary Lund, general foreman\n- **DO**: Dan Okafor, gate and deliveries (SM)",
+            {
+                "GL": "Foreman",
+                "Gary Lund": "Foreman",
+                "Gary": "Foreman",
+                "DO": "Site Manager",
+                "Dan Okafor": "Site Manager",
+                "Dan": "Site Manager",
+            },
+        ),
         # a clergy or council title before the name, as before a doctor's
         (
             "GL: Revd Gary Lund, Foreman (chair)",
@@ -186,6 +198,22 @@ def test_a_name_given_to_two_roles_or_already_a_role_name_is_left_out() -> None:
         "The HSA (SM) signs.",  # "SM" already names the site manager
     ]
     assert people_in(texts, SITE) == {"Priya Nair": "Site Manager", "Priya Shah": "Foreman"}
+
+
+def test_initials_paired_with_a_name_win_over_a_roles_that_roles_toml_never_writes() -> None:
+    # "WL" would be the Warehouse Lead's initials; the key makes them Wendy Lowe's
+    found = people_in(["- **WL**: Wendy Lowe, general foreman"], SITE)
+    assert found == {"WL": "Foreman", "Wendy Lowe": "Foreman", "Wendy": "Foreman"}
+    book = SITE.with_people(found)
+    assert [m.role for m in book.mentions("WL signed; the Warehouse Lead checked.")] == [
+        "Foreman",
+        "Warehouse Lead",
+    ]
+    # initials roles.toml writes stay the role's: "SM" is the Site Manager's
+    assert people_in(["SM: Sam Moss, general foreman"], SITE) == {
+        "Sam Moss": "Foreman",
+        "Sam": "Foreman",
+    }
 
 
 def test_a_book_knowing_people_finds_them_as_written() -> None:
