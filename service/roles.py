@@ -43,6 +43,8 @@ SUBJECT_WEIGHT = 1.5
 # The subject of a paragraph's first sentence is what the paragraph is about, most often.
 TOPIC_FACTOR = 2.0
 MENTION_WEIGHT = 1.0
+# Who sends a message: less than a role the message makes its subject, which then decides alone.
+SENDER_WEIGHT = 0.5
 CONTRAST_WEIGHT = 0.25
 CONTEXT_WEIGHT = 0.2
 # The runner-up role must reach this share of the leader's weight for the passage to be shared:
@@ -56,6 +58,19 @@ SHARED_RATIO_UNDER_HEADING = 0.6
 # ..."); "them" or "their" inside a sentence more often means others ("the adults around them").
 _REFERS_BACK = re.compile(r"(?:^|[.!?]\s+)(?:they|their|he|his|she|her)\b", re.I)
 # A sentence whose subject is someone named before.
+# A diary's sentence with its writer left out, opening with what they did: "Sprayed on 5
+# Sept.", "Told SM and changed the plan."
+_DIARY_VERB = re.compile(
+    r"\W*(?:[A-Z][a-z]+ed|Told|Rang|Took|Sent|Made|Got|Put|Went|Gave|Spoke|Wrote|Met|Found|"
+    r"Left|Kept|Brought|Bought|Paid|Sold|Caught|Fed|Did|Saw)\b"
+)
+# A greeting opening a message, before the name of whom it is written to: "Hi Tom,", "Morning
+# Jo,", "Thanks Kerry."
+_GREETING = re.compile(
+    r"(?:^|\n)[^\w\n]*(?:hi|hello|hey|dear|(?:good\s+)?(?:morning|afternoon|evening)|thanks|"
+    r"thank\s+you|cheers)\s*,?\s*$",
+    re.I,
+)
 _PRONOUN_SUBJECT = re.compile(r"\W*(?:they|he|she)\b", re.I)
 # Where a sentence's opening clause ends: a subject after it is not the one the sentence opens
 # with ("She spots it, and the director decides").
@@ -160,7 +175,7 @@ _WRITTEN_BY = re.compile(
 DAYS_AND_MONTHS = frozenset((*calendar.day_name, *calendar.month_name[1:]))
 # What may stamp a message before its sender's label: "Sat 2 Aug, 09:52 - Denise (SM): ...".
 _STAMP_WORDS = frozenset(
-    w.lower() for w in (*DAYS_AND_MONTHS, *calendar.day_abbr, *calendar.month_abbr[1:])
+    w.lower() for w in (*DAYS_AND_MONTHS, *calendar.day_abbr, *calendar.month_abbr[1:], "Sept")
 )
 # The one speaking or writing, in the first person ("we" is as often the team or the firm).
 _FIRST_PERSON = re.compile(r"\b(?:I|[Mm]e|[Mm]y)\b")
@@ -409,20 +424,29 @@ class RoleBook:
                 continue  # "Owner: Store Manager. Version 4.2": about the document
             found = self.mentions(sentence)
             label, speaker = self._label(sentence, found, speaker)
-            if speaker is not None and _FIRST_PERSON.search(sentence, label):
-                # "I've dispensed meloxicam", "RP and I think ...": the speaker's own work.
-                weights[speaker] = weights.get(speaker, 0.0) + SUBJECT_WEIGHT
+            if speaker is not None:
+                if _FIRST_PERSON.search(sentence, label) or _DIARY_VERB.match(sentence, label):
+                    # "I've dispensed meloxicam", "RP and I think ...", "Sprayed on 5 Sept":
+                    # the speaker's own work.
+                    weights[speaker] = weights.get(speaker, 0.0) + SUBJECT_WEIGHT
+                elif label and not _EXCHANGE_LABEL.match(sentence):
+                    # "TA: powdery mildew in block 2": a message or a log entry is its sender's
+                    # news, unless it says what another role does (an exchange's "Q (Priya,
+                    # AO): ..." asks another).
+                    weights[speaker] = weights.get(speaker, 0.0) + SENDER_WEIGHT
             contrast_end = _contrast_clause_end(sentence)
             previous: tuple[int, float] | None = None  # end and weight of the last mention
             leading: set[str] = set()
             for m in found:
                 if m.end <= label:
                     continue  # "**Priya:** One pack per customer": what is said, not who says it
+                if _GREETING.search(sentence, 0, m.start):
+                    continue  # "Morning Tom, Alfie is beside himself": who is written to
                 if previous and _COORDINATION.fullmatch(sentence[previous[0] : m.start]):
                     w = previous[1]  # "the X and the Y": coordinated mentions weigh alike
                 elif m.start < contrast_end:
                     w = CONTRAST_WEIGHT
-                elif _leads(before := sentence[max(contrast_end, 0) : m.start], sentence[m.end :]):
+                elif _leads(before := sentence[max(contrast_end, label) : m.start], sentence[m.end :]):
                     w = SUBJECT_WEIGHT * (TOPIC_FACTOR if n == 0 and len(sentences) > 1 else 1.0)
                     if not _CLAUSE_MARK.search(before):  # the subject the sentence opens with
                         leading.add(m.role)

@@ -353,12 +353,24 @@ def test_a_messages_header_and_a_pages_owner_are_record() -> None:
     assert SCRUM.attribute("Page owner: Scrum Master. Keep it short.").role is None
 
 
-def test_who_speaks_in_a_chat_is_not_what_the_message_is_about() -> None:
-    book = SCRUM.with_people({"Priya": "Product Owner", "Sam": "Scrum Master"})
+def test_a_message_is_its_senders_news_unless_it_says_what_another_does() -> None:
+    book = SCRUM.with_people({"Priya": "Product Owner", "Sam": "Scrum Master", "SK": "Developers"})
+    assert book.attribute("**Sam:** Can we move the review?").role == "Scrum Master"
     chat = "**Sam:** Can we move the review?\n\n**Priya:** Yes, to Friday at ten."
-    assert book.attribute(chat).role is None
+    assert book.attribute(chat).role == SHARED
+    # a role the message makes its subject outweighs the sender
     assert book.attribute("**Sam:** Priya orders the backlog.").role == "Product Owner"
     assert book.attribute("Sam facilitates the daily scrum.").role == "Scrum Master"
+    # a log entry stamped with its date ("Sept" too), and its sentences without a subject
+    entry = "**4 Sept.** SK: flaky test in the build. Fixed it on 5 Sept. Told Priya."
+    assert book.attribute(entry).role == "Developers"
+
+
+def test_whom_a_message_greets_is_not_what_it_is_about() -> None:
+    book = SCRUM.with_people({"Sam": "Scrum Master"})
+    for greeting in ("Hi Sam,", "Morning Sam, thanks.", "Dear Sam", "Thanks Sam."):
+        assert book.attribute(f"{greeting} The review went well.").role is None, greeting
+    assert book.attribute("Hi all, Sam moved the review.").role == "Scrum Master"
 
 
 def test_who_speaks_or_writes_is_what_they_say_in_the_first_person() -> None:
