@@ -164,11 +164,12 @@ _SPEAKER_LABEL_END = re.compile(r"[*_]*\s*(?:\([^)]*\)\s*)?:")
 _EXCHANGE_LABEL = re.compile(r"[\s*_>#•-]*[QA]\s*\(([^)\n]{1,120})\)\s*:")
 # A log entry's writer, alone once its time is taken off: "08:15 RP. Fed the lions."
 _ENTRY_LABEL = re.compile(r"\W*[^\W\d][\w'’ -]{0,40}?\W*")
-# Who wrote the report, notes or log around a text, on its record line: "Report by Karen Holt,
-# DM early, 0430-1300.", "Written by Tamsin Okafor (DSM) after each show".
+# Who wrote the report, notes, log or email around a text, on its record line: "Report by Karen
+# Holt, DM early, 0430-1300.", "Written by Tamsin Okafor (DSM) after each show", "From: Tom
+# Hargreaves <...>".
 _WRITTEN_BY = re.compile(
     r"(?:^|[.!?]\s+)\W*(?:written|(?:report|notes|log|diary|debrief|handover)(?:\s+written)?)"
-    r"\s+by\b([^.\n]*)",
+    r"\s+by\b([^.\n]*)|^From:([^\n]*)",
     re.I | re.M,
 )
 # Day and month names: a date, never a person ("Receptionist: Tuesdays.").
@@ -446,7 +447,9 @@ class RoleBook:
                     w = previous[1]  # "the X and the Y": coordinated mentions weigh alike
                 elif m.start < contrast_end:
                     w = CONTRAST_WEIGHT
-                elif _leads(before := sentence[max(contrast_end, label) : m.start], sentence[m.end :]):
+                elif _leads(
+                    before := sentence[max(contrast_end, label) : m.start], sentence[m.end :]
+                ):
                     w = SUBJECT_WEIGHT * (TOPIC_FACTOR if n == 0 and len(sentences) > 1 else 1.0)
                     if not _CLAUSE_MARK.search(before):  # the subject the sentence opens with
                         leading.add(m.role)
@@ -492,7 +495,7 @@ class RoleBook:
         for tier in tiers:
             for other in tier:
                 for line in _WRITTEN_BY.finditer(other):
-                    if found := self.mentions(line[1]):
+                    if found := self.mentions(line[1] or line[2]):
                         return found[0].role
         return None
 

@@ -410,6 +410,10 @@ def test_a_report_in_the_first_person_is_about_whoever_its_record_line_says_wrot
     signed = ["Week 7. Written by Sam Okoye (Scrum Master) after each sprint."]
     assert SCRUM.attribute(entry, ("Monday",), (signed,)).role == "Scrum Master"
     assert SCRUM.attribute(entry, ("Monday",), (["Monday was quiet."],)).role is None
+    # an email's sender, on its header
+    book = SCRUM.with_people({"Sam Okoye": "Scrum Master"})
+    header = ["From: Sam Okoye <sam@example.org>\nTo: Priya Nair\nSubject: Re: release"]
+    assert book.attribute(entry, ("Message 2",), (header,)).role == "Scrum Master"
     # the record line itself is about no role
     assert SCRUM.attribute(written[0]).role is None
 
