@@ -103,7 +103,7 @@ def people_in(texts: Sequence[str], book: RoleBook) -> dict[str, str]:
         for m in book.mentions(text):
             for name in _names_at(text, m.start, m.end):
                 words = name.split()
-                if text[m.start : m.end] == _initials(name):
+                if text[m.start : m.end] == _person_initials(name):
                     # "SM: Sophie Marchal, head winemaker": the label is her initials, though
                     # they spell a role's too ("Shop Manager").
                     continue
@@ -166,7 +166,7 @@ def _in_capitals(word: str, texts: Sequence[str]) -> bool:
     )
 
 
-def _initials(name: str) -> str:
+def _person_initials(name: str) -> str:
     """ "Rhian Pugh" -> "RP", "Dr Owen Lusk" -> "OL"; a single name has one letter."""
     return "".join(w[0] for w in name.split() if w not in TITLES)
 
@@ -174,7 +174,7 @@ def _initials(name: str) -> str:
 def _paired_initials(name: str, texts: Sequence[str]) -> str | None:
     """The initials of a full name, if the texts pair the two: "RP is Rhian Pugh", "HN Hana
     Novak", "HO: Helen Okafor", "OL is Dr Owen Lusk", "Tom Heston (TH, ...)"."""
-    initials = _initials(name)
+    initials = _person_initials(name)
     if len(initials) < 2:
         return None
     titles = "|".join(TITLES)

@@ -57,7 +57,6 @@ SHARED_RATIO_UNDER_HEADING = 0.6
 # A sentence that opens by pointing back to someone named before ("They also ...", "Her list
 # ..."); "them" or "their" inside a sentence more often means others ("the adults around them").
 _REFERS_BACK = re.compile(r"(?:^|[.!?]\s+)(?:they|their|he|his|she|her)\b", re.I)
-# A sentence whose subject is someone named before.
 # A diary's sentence with its writer left out, opening with what they did: "Sprayed on 5
 # Sept.", "Told SM and changed the plan."
 _DIARY_VERB = re.compile(
@@ -71,6 +70,7 @@ _GREETING = re.compile(
     r"thank\s+you|cheers)\s*,?\s*$",
     re.I,
 )
+# A sentence whose subject is someone named before.
 _PRONOUN_SUBJECT = re.compile(r"\W*(?:they|he|she)\b", re.I)
 # Where a sentence's opening clause ends: a subject after it is not the one the sentence opens
 # with ("She spots it, and the director decides").
@@ -322,9 +322,10 @@ class RoleBook:
         self._initialisms = set()
         for role in self.roles:
             for alias in role.names:
-                if _initials(alias) in initials and _norm(_initials(alias)) not in self._by_name:
-                    self._by_name[_norm(_initials(alias))] = role.name
-                    self._initialisms.add(_norm(_initials(alias)))
+                key = _norm(_initials(alias))
+                if _initials(alias) in initials and key not in self._by_name:
+                    self._by_name[key] = role.name
+                    self._initialisms.add(key)
         exact = initials | as_written
         acronyms = "|".join(_spelled(a) for a in sorted(exact, key=len, reverse=True))
         either = f"{named}|(?<!\\d)(?<!\\d )(?:{acronyms})" if acronyms else named
@@ -469,9 +470,10 @@ class RoleBook:
     ) -> tuple[int, str | None]:
         """Where a label saying who speaks ends (0: none), and the role of who speaks from here.
 
-        A chat's "**Priya:** ..." and an exchange's "A (Grace Adeyemi, IO): ..." say who speaks,
-        not what is said about: the label is passed over. A log entry's "08:15 RP." says who did
-        what it records: the label counts, and is all the sentence (its time taken off).
+        A chat's "**Priya:** ..." and an exchange's "A (Grace Adeyemi, IO): ..." say who speaks:
+        the label is passed over as a mention (the sender counts apart). A log entry's "08:15
+        RP." says who did what it records: the label counts, and is all the sentence (its time
+        taken off).
         `found` are the sentence's mentions; `speaker`, who spoke before it.
         """
         if (exchange := _EXCHANGE_LABEL.match(sentence)) and (
