@@ -173,14 +173,15 @@ def _person_initials(name: str) -> str:
 
 def _paired_initials(name: str, texts: Sequence[str]) -> str | None:
     """The initials of a full name, if the texts pair the two: "RP is Rhian Pugh", "HN Hana
-    Novak", "HO: Helen Okafor", "OL is Dr Owen Lusk", "Tom Heston (TH, ...)"."""
+    Novak", "HO: Helen Okafor", "KH - Karen Hollis", "OL is Dr Owen Lusk", "Tom Heston (TH,
+    ...)"."""
     initials = _person_initials(name)
     if len(initials) < 2:
         return None
     titles = "|".join(TITLES)
     # Markup may wrap the initials: "- **TA**: Tom Ashdown, Vineyard Mgr".
     paired = re.compile(
-        rf"\b{initials}[*_]*(?:\s*[:=]\s*|\s+is\s+|\s+)(?:(?:{titles})\.?\s+)?"
+        rf"\b{initials}[*_]*(?:\s*[:=]\s*|\s+[-\u2013\u2014]\s+|\s+is\s+|\s+)(?:(?:{titles})\.?\s+)?"
         rf"{re.escape(name)}\b"
         rf"|\b{re.escape(name)}\s*\(\s*{initials}\b"
     )

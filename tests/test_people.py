@@ -123,6 +123,11 @@ GARY_AND_HELEN = {
                 "Dan": "Site Manager",
             },
         ),
+        # a staff list with a dash after the initials
+        (
+            "- GL - Gary Lund, general foreman",
+            {"GL": "Foreman", "Gary Lund": "Foreman", "Gary": "Foreman"},
+        ),
         # a clergy or council title before the name, as before a doctor's
         (
             "GL: Revd Gary Lund, Foreman (chair)",
