@@ -4,7 +4,8 @@ Handbooks, minutes and contact lists name someone in a role once ("Gary Lund is 
 foreman", "Warehouse Lead (DM)") and then write only "Gary" or "DM reported ...". roles.toml
 cannot know these names; the documents say them in a few set ways:
 
-- "Gary Lund is the general foreman", "Priya Nair, our research technician, ...";
+- "Gary Lund is the general foreman", "Sue Hargreaves has been our Kennel Manager since 2016",
+  "Priya Nair, our research technician, ...";
 - "The lab manager, Helen Marsh, ...", "Head Coach: Gary Pennock, 07700 ...";
 - "Priya Raman (1st AD)", "Warehouse Lead (DM)", "your WC (the guvnor)";
 - a who's who: "**Dental nurses**: Jade (lead nurse), Aisha, and Connor".
@@ -32,7 +33,7 @@ _IN_BRACKETS = re.compile(rf"\s*\(\s*(?:the\s+([a-z][a-z'-]+)|({NAME})|([A-Z]{{2
 # A name saying who holds the role after it: "Gary Lund is the", "Sam Okafor is head", "Priya
 # Nair, our". Never a first name alone: "Housekeeping is the foreman's obsession".
 _NAME_IS = re.compile(
-    rf"({NAME})(?:\s+(?:is|was)\s+(?:(?:the|our|your|their|a|an)\s+)?|"
+    rf"({NAME})(?:\s+(?:is|was|has been)\s+(?:(?:the|our|your|their|a|an)\s+)?|"
     r"(?P<beside>\s*,\s+)(?:the|our|your|their|a|an)\s+)(?:[a-z]+\s+)?$"
 )
 # ... where a role set beside a name by a comma ends its phrase: "Priya Nair, our research

@@ -42,6 +42,10 @@ GARY_AND_HELEN = {
         ("Gary Lund is the general foreman.", {"Gary Lund": "Foreman", "Gary": "Foreman"}),
         ("Dan Okafor is site manager here.", {"Dan Okafor": "Site Manager", "Dan": "Site Manager"}),
         (
+            "Gary Lund has been our general foreman since 2016.",
+            {"Gary Lund": "Foreman", "Gary": "Foreman"},
+        ),
+        (
             "Helen Marsh, our health and safety advisor, visits on Mondays.",
             {"Helen Marsh": "Health and Safety Advisor", "Helen": "Health and Safety Advisor"},
         ),
