@@ -566,6 +566,8 @@ def test_a_markdown_corpus_with_four_roles_gets_its_gold_roles() -> None:
         "villagehall",
         "vineyard",
         "scouts",
+        "garage",
+        "dogrescue",
     ],
 )
 def test_most_passages_of_the_other_held_out_corpora_get_their_gold_role(name: str) -> None:
