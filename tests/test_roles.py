@@ -424,6 +424,8 @@ def test_a_paragraph_opening_with_the_documents_version_is_all_record() -> None:
         "the Scrum Master's office."
     )
     assert SCRUM.attribute(record).role is None
+    edition = "*Edition 4, January 2025. Kept up to date by the Scrum Master.*"
+    assert SCRUM.attribute(edition).role is None
     assert SCRUM.attribute(f"{record}\n\nThe Scrum Master coaches the team.").role == (
         "Scrum Master"
     )
