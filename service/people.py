@@ -31,9 +31,11 @@ _PERSON = rf"\b(?:{NAME}|[A-Z][a-z]+)"
 # What may stand in brackets after a role: a name, initials, or a nickname after "the".
 _IN_BRACKETS = re.compile(rf"\s*\(\s*(?:the\s+([a-z][a-z'-]+)|({NAME})|([A-Z]{{2,4}}))\s*\)")
 # A name saying who holds the role after it: "Gary Lund is the", "Sam Okafor is head", "Priya
-# Nair, our". Never a first name alone: "Housekeeping is the foreman's obsession".
+# Nair, our". A first name alone only before ", our": "talk to Tamsin, our community manager",
+# not "Housekeeping is the foreman's obsession".
 _NAME_IS = re.compile(
-    rf"({NAME})(?:\s+(?:is|was|has been)\s+(?:(?:the|our|your|their|a|an)\s+)?|"
+    rf"({NAME}|[A-Z][a-z]+(?=\s*,\s+our\s))"
+    r"(?:\s+(?:is|was|has been)\s+(?:(?:the|our|your|their|a|an)\s+)?|"
     r"(?P<beside>\s*,\s+)(?:the|our|your|their|a|an)\s+)(?:[a-z]+\s+)?$"
 )
 # ... where a role set beside a name by a comma ends its phrase: "Priya Nair, our research
@@ -115,6 +117,10 @@ def people_in(texts: Sequence[str], book: RoleBook) -> dict[str, str]:
                 if len(words) > 1 and words[0] not in TITLES:  # "Priya Nair" is also "Priya"
                     named.setdefault(words[0], set()).add(m.role)
     for name, roles in list(named.items()):
+        if " " not in name and len(full := _full_names(name, texts)) == 1:
+            # "Tamsin, our community manager" is the contact list's "Tamsin Achebe (TA)".
+            named.setdefault(full.pop(), set()).update(roles)
+    for name, roles in list(named.items()):
         # Initials that spell a word ("TO", "ME") would find the person in every heading or
         # notice in capitals that has the word ("KEY TO INITIALS"): not where there is one.
         initials = _paired_initials(name, texts)
@@ -155,6 +161,11 @@ def _names_at(text: str, start: int, end: int) -> Iterator[str]:
     # "Master, Chief Officer, Chief Engineer, Purser" lists roles: none is another's name.
     if (apposed := _NAME_APPOSED.match(text, end)) and not _LIST_ITEM.search(text, reach, start):
         yield apposed[1]
+
+
+def _full_names(first: str, texts: Sequence[str]) -> set[str]:
+    """The full names the texts give with `first` as the first name."""
+    return {m for t in texts for m in re.findall(rf"\b{re.escape(first)} [A-Z][\w'’-]*[a-z]\b", t)}
 
 
 def _in_capitals(word: str, texts: Sequence[str]) -> bool:

@@ -196,6 +196,21 @@ def test_what_is_not_a_person_named_in_a_role(text: str) -> None:
     assert people_in([text], SITE) == {}
 
 
+def test_a_first_name_set_beside_our_role_is_the_one_full_name_it_begins() -> None:
+    assert people_in(["Any questions, talk to Sue, our foreman."], SITE) == {"Sue": "Foreman"}
+    contacts = "- Sue Tait (ST), gate: 07700 900100"
+    assert people_in(["Any questions, talk to Sue, our foreman.", contacts], SITE) == {
+        "Sue": "Foreman",
+        "Sue Tait": "Foreman",
+        "ST": "Foreman",
+    }
+    # two full names begin with it: neither is known to be hers
+    two = "Sue Tait and Sue Marsh signed."
+    assert people_in(["Talk to Sue, our foreman.", two], SITE) == {"Sue": "Foreman"}
+    # "the" is not enough for a first name alone: "Reading, the site manager's town"
+    assert people_in(["Talk to Sue, the foreman."], SITE) == {}
+
+
 def test_initials_count_only_where_the_text_pairs_them_with_the_name() -> None:
     found = people_in(["Gary Lund is the general foreman. GL signed. Ask HM."], SITE)
     assert found == {"Gary Lund": "Foreman", "Gary": "Foreman"}
