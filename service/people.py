@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterator, Sequence
 
 from service.lexical import STOPWORDS
-from service.roles import DAYS_AND_MONTHS, NAME, TITLES, RoleBook
+from service.roles import DAYS_AND_MONTHS, NAME, SURNAME, TITLES, RoleBook
 
 # Anyone: a full name, or a first name alone ("Karen"), where the form leaves no doubt.
 _PERSON = rf"\b(?:{NAME}|[A-Z][a-z]+)"
@@ -165,7 +165,7 @@ def _names_at(text: str, start: int, end: int) -> Iterator[str]:
 
 def _full_names(first: str, texts: Sequence[str]) -> set[str]:
     """The full names the texts give with `first` as the first name."""
-    return {m for t in texts for m in re.findall(rf"\b{re.escape(first)} [A-Z][\w'’-]*[a-z]\b", t)}
+    return {m for t in texts for m in re.findall(rf"\b{re.escape(first)} {SURNAME}\b", t)}
 
 
 def _in_capitals(word: str, texts: Sequence[str]) -> bool:

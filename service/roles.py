@@ -211,7 +211,8 @@ TITLES = frozenset(
     | {"Revd", "Rev", "Fr", "Cllr"}  # clergy and councillors
 )
 # Two capitalised words: a first name and a surname ("Priya Nair", "Siobhan O'Kelly").
-NAME = r"[A-Z][a-z]+ [A-Z][\w'’-]*[a-z]"
+SURNAME = r"[A-Z][\w'’-]*[a-z]"
+NAME = rf"[A-Z][a-z]+ {SURNAME}"
 
 # A key or a rota: a label, then the full name of who it is ("HO: Helen Okafor", "Techs on
 # days: Dan Ricketts"); or the full name and its initials, then what they are ("Margaret
