@@ -187,10 +187,13 @@ _ONE_NOUN_PHRASE = re.compile(
     r"\b(?:a|an|the|my|our|your|their|his|her|each|every|this|that)\s+$", re.I
 )
 # A paragraph opening with the document's version: "Version 2.3, January 2025.", "Issue 7, March
-# 2024.", "Revision C, issued March 2024", "*Edition 4, January 2025.*"; or with what minutes
+# 2024.", "Revision C, issued March 2024", "*Edition 4, January 2025.*"; with who keeps it: "*Kept
+# by Helen Taylor, Training Coordinator. Each entry is written up ...*"; or with what minutes
 # these are: "Minutes of the monthly team leaders' meeting held on ...".
 _RECORD_OPENING = re.compile(
-    r"\W*(?:(?:version|issue|revision|edition)\s+[\w.]+,|minutes of the\b)", re.I
+    r"\W*(?:(?:version|issue|revision|edition)\s+[\w.]+,|minutes of the\b|"
+    r"(?:written|kept|compiled)\s+by\b)",
+    re.I,
 )
 # ... or with what the document is for: "This manual sets out how the branch runs", "1.1 These
 # Station Operating Procedures (SOPs) set out ...", "This handbook tells you how the park runs".

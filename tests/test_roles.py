@@ -426,6 +426,8 @@ def test_a_paragraph_opening_with_the_documents_version_is_all_record() -> None:
     assert SCRUM.attribute(record).role is None
     edition = "*Edition 4, January 2025. Kept up to date by the Scrum Master.*"
     assert SCRUM.attribute(edition).role is None
+    kept = "*Kept by Sam Reid. Each entry is written up by the Scrum Master within a week.*"
+    assert SCRUM.attribute(kept).role is None
     assert SCRUM.attribute(f"{record}\n\nThe Scrum Master coaches the team.").role == (
         "Scrum Master"
     )
@@ -572,6 +574,8 @@ def test_a_markdown_corpus_with_four_roles_gets_its_gold_roles() -> None:
         "dogrescue",
         "choir",
         "coworking",
+        "lifeboat",
+        "bookshop",
     ],
 )
 def test_most_passages_of_the_other_held_out_corpora_get_their_gold_role(name: str) -> None:
