@@ -575,7 +575,6 @@ def test_a_markdown_corpus_with_four_roles_gets_its_gold_roles() -> None:
         "choir",
         "coworking",
         "lifeboat",
-        "bookshop",
     ],
 )
 def test_most_passages_of_the_other_held_out_corpora_get_their_gold_role(name: str) -> None:
