@@ -297,10 +297,10 @@ class Searches:
     searches), a core they need could stall the encoder's threads and add to the tail latency.
     """
 
-    def __init__(self, threads: int, load: Load | None = None) -> None:
+    def __init__(self, threads: int, load: Load) -> None:
         self._threads = ThreadPoolExecutor(threads, thread_name_prefix="search")
         self._about = 0  # searches running on the threads, or deciding where to run
-        self._load = load or Load()
+        self._load = load  # the requests in flight, as `WorkLimit` counts them
 
     async def run(self, search: Callable[[], T]) -> T:
         if not self._about:

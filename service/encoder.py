@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -145,7 +146,7 @@ class OnnxEncoder:
             rows = [self._encode_one(t, session) for t in texts]
         else:
             rows = list(
-                self._side_by_side.map(self._encode_one, texts, [self.session] * len(texts))
+                self._side_by_side.map(partial(self._encode_one, session=self.session), texts)
             )
         return np.array(rows, dtype=np.float32).reshape(len(texts), self.dim)
 

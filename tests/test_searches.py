@@ -29,7 +29,7 @@ def where() -> tuple[str, bool]:
 
 
 def test_a_search_alone_runs_on_the_loop_and_searches_together_on_the_threads() -> None:
-    searches = Searches(threads=2)
+    searches = Searches(threads=2, load=Load())  # an idle service
 
     async def scenario() -> tuple[tuple[str, bool], list[tuple[str, bool]], tuple[str, bool]]:
         alone = await searches.run(where)
